@@ -1,0 +1,33 @@
+# Two commands set everything up (see README): `make lab` and `make test`.
+# Each creates the virtual environment it needs when it is missing.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.incidentlab-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: lab test bench chromium lint
+
+## Open the workshop in JupyterLab (localhost only, with its token, as JupyterLab defaults).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+## Run the whole test suite: lint, unit/property tests, every lesson under nbval, the browser test.
+test: $(STAMP) chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest --nbval-lax tests notebooks
+
+## Speed and scaling benchmarks (medians and ratios).
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+$(STAMP): pyproject.toml
+	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "incidentlab needs Python >= 3.11; python3 is " + sys.version.split()[0])'
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+## Debian's chromium for the browser test (never a Playwright browser download).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
