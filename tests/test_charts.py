@@ -1,0 +1,147 @@
+"""Chart builders: frames in, altair charts out, rendered offline by vl-convert."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import _synthetic as synth
+import altair as alt
+import polars as pl
+import pytest
+import vl_convert as vlc
+
+from incidentlab import IncidentlabError, charts
+
+VL = "6.4"
+
+
+def svg_of(chart: alt.TopLevelMixin) -> str:
+    return vlc.vegalite_to_svg(chart.to_dict(), vl_version=VL)
+
+
+def headlines(svg: str) -> list[str]:
+    return re.findall(r">((?:peak |lost \d)[^<]*)</text>", svg)
+
+
+def test_downsample_keeps_peaks_and_final_counters():
+    tl = synth.timeline(3600, peak_gb=15.3, lost=1234)
+    rows = charts.downsample(tl)
+    assert rows.height <= charts.MAX_POINTS
+    assert rows["mem_max"].max() == pytest.approx(tl["node_memory_max_gb"].max())
+    assert rows["stalled"].max() == tl["users_stalled"].max()
+    assert rows["lost"][-1] == tl["events_lost"][-1]
+    assert rows["delivered"][-1] == tl["events_delivered"][-1]
+    assert rows["x"][0] == 0.0 and rows["x"][-1] < 60.0
+
+
+def test_downsample_clock_is_wall_clock_of_the_timeline_zone():
+    rows = charts.downsample(synth.timeline(120), clock=True)
+    # 11:38 in Los Angeles, read as UTC milliseconds: the browser shows 11:38 whatever its zone.
+    assert rows["x"][0] == 1490009880000
+
+
+def test_short_timeline_is_not_padded():
+    rows = charts.downsample(synth.timeline(50))
+    assert rows.height == 50
+
+
+def test_dashboard_headlines_are_the_runs_numbers():
+    tl = synth.timeline(3600, peak_gb=15.3, lost=4321, users=2000)
+    svg = svg_of(charts.dashboard(tl, baseline=synth.timeline(3600), oom_gb=16))
+    peak_load = (tl["presence_offered_ops"] / tl["presence_capacity_ops"]).max()
+    stalled = (tl["users_stalled"] / 2000).max()
+    assert headlines(svg) == [
+        f"peak {tl['node_memory_max_gb'].max():.1f} GB",
+        f"peak load {peak_load:.2f}× capacity",
+        f"peak stalled {stalled:.1%}",
+        "lost 4,321 · dropped 0",
+    ]
+    assert "minutes since start" in svg
+
+
+def test_headlines_change_with_the_data_not_the_spec():
+    a = charts.dashboard(synth.timeline(600, peak_gb=12), oom_gb=16).to_dict()
+    b = charts.dashboard(synth.timeline(600, peak_gb=20), oom_gb=16).to_dict()
+    assert a.pop("datasets") != b.pop("datasets")
+    assert a == b  # the Lab relies on this to update data in place
+
+
+def test_ghost_baseline_is_drawn_grey_and_dashed():
+    svg = svg_of(charts.memory_chart(synth.timeline(600), baseline=synth.timeline(600, peak_gb=20)))
+    ghost = re.findall(r'<path[^>]*stroke="#9e9e9e"[^>]*stroke-dasharray', svg)
+    assert len(ghost) == 2  # busiest and average node
+
+
+def test_oom_line_from_limits():
+    svg = svg_of(charts.memory_chart(synth.timeline(600), oom_gb=16))
+    assert "OOM at (GB): 16" in svg
+
+
+def test_replay_has_clock_axis_and_report_marks_with_text():
+    svg = svg_of(charts.dashboard(synth.timeline(3600), events=synth.events(), clock=True))
+    assert "time (PDT)" in svg
+    assert ">11:40</text>" in svg
+    assert "sessions began to OOM" in svg  # the report's text rides on the rule's tooltip
+    # one rule per event in every panel
+    assert svg.count('aria-roledescription="rule mark"') >= 4 * 3
+
+
+def test_spec_stays_small():
+    d = charts.dashboard(
+        synth.timeline(3600 * 6),
+        baseline=synth.timeline(3600),
+        clock=True,
+        events=synth.events(),
+        oom_gb=16,
+    ).to_dict()
+    size = len(json.dumps(d))
+    assert size < 250_000, size
+    assert len(d["datasets"]["current"]) <= charts.MAX_POINTS
+
+
+def test_phase_chart_cells_and_unbounded_label():
+    frame = pl.DataFrame(
+        {
+            "buffer_limit": [None, 100, 1000] * 2,
+            "reconnect_cap_s": [1.0] * 3 + [60.0] * 3,
+            "oom_crashes": [5, 0, 2, 0, 0, 0],
+        }
+    )
+    svg = svg_of(charts.phase_chart(frame, "buffer_limit", "reconnect_cap_s"))
+    assert svg.count('aria-roledescription="rect mark"') == 6
+    assert ">unbounded</text>" in svg and ">60</text>" in svg
+
+
+def test_phase_chart_rejects_same_knob_and_missing_outcome():
+    frame = pl.DataFrame({"a": [1], "b": [2], "oom_crashes": [0]})
+    with pytest.raises(IncidentlabError, match="choose two different knobs"):
+        charts.phase_chart(frame, "a", "a")
+    with pytest.raises(IncidentlabError, match=r"missing column.*recovered"):
+        charts.phase_chart(frame, "a", "b", outcome="recovered")
+
+
+def test_timeline_chart_of_events():
+    svg = svg_of(charts.timeline_chart(synth.events()))
+    assert svg.count('aria-roledescription="point"') == 3
+    assert "We are investigating" in svg
+    assert ">11:40</text>" in svg
+
+
+def test_bad_frames_raise_the_family_error():
+    with pytest.raises(IncidentlabError, match=r"missing column.*node_memory_max_gb"):
+        charts.dashboard(synth.timeline(10).drop("node_memory_max_gb"))
+    with pytest.raises(IncidentlabError, match="no rows"):
+        charts.dashboard(synth.timeline(10).clear())
+    with pytest.raises(IncidentlabError, match="expected a polars DataFrame"):
+        charts.dashboard({"t_s": [0]})  # type: ignore[arg-type]
+    with pytest.raises(IncidentlabError, match="unknown"):
+        charts.dashboard(synth.timeline(10), panels=["cpu"])
+
+
+@pytest.mark.parametrize("suffix", ["png", "svg"])
+def test_save_works_offline(tmp_path, suffix):
+    path = tmp_path / f"memory.{suffix}"
+    charts.memory_chart(synth.timeline(300), oom_gb=16).save(path)
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG") if suffix == "png" else b"<svg" in data[:200]
