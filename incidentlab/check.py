@@ -1,0 +1,319 @@
+"""Exercise checkers for the lessons: specific, kind feedback instead of pass/fail.
+
+Each lesson has a namespace (`check.lesson1`, ...) with one checker per exercise,
+called with the learner's answer: `check.lesson1.time_to_detect(answer)`. A checker
+returns a `Feedback` that says what is right and what to look at next. Expected
+values are computed from the bundled report and the model every time, so a model
+change cannot leave a stale number here. `None` means "not answered yet" (the
+lessons run top to bottom before anyone answers); an answer of the wrong type
+raises `CheckError` saying what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from types import SimpleNamespace
+from typing import Any
+
+from incidentlab.errors import CheckError
+
+REPORT = "discord-2017-03-20"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a checker says: passed or not, what is right, and what to look at next."""
+
+    exercise: str
+    passed: bool | None  # None: no answer yet
+    right: tuple[str, ...] = ()
+    next: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.passed)
+
+    @property
+    def headline(self) -> str:
+        if self.passed is None:
+            return f"{self.exercise}: no answer yet."
+        if self.passed:
+            return f"{self.exercise}: right."
+        return f"{self.exercise}: not yet."
+
+    def __str__(self) -> str:
+        lines = [self.headline]
+        lines += [f"  + {text}" for text in self.right]
+        lines += [f"  > {text}" for text in self.next]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        mark = {None: "✏️", True: "✅", False: "🔎"}[self.passed]
+        lines = [f"{mark} **{self.headline}**", ""]
+        lines += [f"- ✔ {text}" for text in self.right]
+        lines += [f"- → {text}" for text in self.next]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its id (`"01.time_to_detect"`), the variable its answer goes in, a checker."""
+
+    id: str
+    answer: str
+    prompt: str
+    checker: Callable[..., Feedback] = field(repr=False)
+
+    def __call__(self, answer: Any, **context: Any) -> Feedback:
+        if answer is None or answer is Ellipsis:
+            return Feedback(
+                self.id,
+                None,
+                next=(f"Put your answer in `{self.answer}` ({self.prompt}) and run this "
+                      "cell again.",
+                      f"Stuck? Uncomment the `%load solutions/{self.solution}` line above the "
+                      "answer and run that cell twice (once to load, once to run)."),
+            )
+        return self.checker(answer, **context)
+
+    @property
+    def solution(self) -> str:
+        """File name of the solution in notebooks/solutions/."""
+        lesson, name = self.id.split(".")
+        return f"{lesson}_{name}.py"
+
+
+EXERCISES: dict[str, Exercise] = {}
+lesson1 = SimpleNamespace()
+lesson2 = SimpleNamespace()
+lesson3 = SimpleNamespace()
+lesson4 = SimpleNamespace()
+lesson5 = SimpleNamespace()
+lesson6 = SimpleNamespace()
+lesson7 = SimpleNamespace()
+_LESSONS = [lesson1, lesson2, lesson3, lesson4, lesson5, lesson6, lesson7]
+
+
+def _exercise(lesson: int, answer: str, prompt: str):
+    """Register a checker as `lesson<N>.<name>` and in EXERCISES under "0N.<name>"."""
+
+    def register(fn: Callable[..., Feedback]) -> Exercise:
+        ex = Exercise(f"{lesson:02d}.{fn.__name__}", answer, prompt, fn)
+        EXERCISES[ex.id] = ex
+        setattr(_LESSONS[lesson - 1], fn.__name__, ex)
+        return ex
+
+    return register
+
+
+# --- reading answers: accept the reasonable types, reject the rest clearly ---------------
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def _number(answer: Any, exercise: str, what: str = "a number (int or float)") -> float:
+    """A real number (int, float, numpy scalar); bools, strings and NaN are refused."""
+    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
+        raise CheckError(f"{exercise} expects {what}; got {_describe(answer)}.")
+    value = float(answer)
+    if math.isnan(value):
+        raise CheckError(f"{exercise} expects {what}; got NaN.")
+    return value
+
+
+def _minutes(answer: Any, exercise: str) -> float:
+    """Minutes as a number, or a datetime.timedelta (what subtracting two times gives)."""
+    if isinstance(answer, dt.timedelta):
+        return answer.total_seconds() / 60
+    return _number(answer, exercise,
+                   "a number of minutes (int or float) or a datetime.timedelta")
+
+
+def _close(value: float, expected: float, rel: float = 0.02, abs_: float = 0.0) -> bool:
+    return math.isclose(value, expected, rel_tol=rel, abs_tol=abs_)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+
+
+def _qty(x: float, unit: str) -> str:
+    """'1 minute', '13 minutes', '2.5 seconds'."""
+    return f"{_fmt(x)} {unit if _fmt(x) == '1' else unit + 's'}"
+
+
+def _diagnose(
+    value: float,
+    expected: float,
+    unit: str,
+    mixups: dict[str, float] | None = None,
+    scales: dict[str, float] | None = None,
+) -> list[str]:
+    """Hints for a wrong number: a known mix-up, a unit slip, a sign slip, or how far off."""
+    for name, other in (mixups or {}).items():
+        if other is not None and _close(value, other, 0.02, 0.05):
+            return [f"Your {_fmt(value)} {unit} is {name}: a real number, "
+                    "but not the one asked for."]
+    for name, factor in (scales or {}).items():
+        if _close(value, expected * factor, 0.03):
+            return [f"Your answer is {name} what it should be: check the units."]
+    if expected and _close(-value, expected, 0.02):
+        return ["Right size, wrong sign: subtract the earlier time from the later one."]
+    if expected:
+        ratio = value / expected
+        way = "high" if ratio > 1 else "low"
+        return [f"Your {_fmt(value)} {unit} is about {ratio:.2g}× the expected size (too {way})."]
+    return [f"Your {_fmt(value)} {unit} should be 0."]
+
+
+# --- lesson 1: reading the postmortem ---------------------------------------------------
+
+
+@cache
+def _events():
+    from incidentlab.reports import load_report
+
+    return load_report(REPORT)
+
+
+def _first(kind: str | None = None, source: str | None = None) -> dt.datetime:
+    import polars as pl
+
+    events = _events()
+    if kind is not None:
+        events = events.filter(pl.col("kind") == kind)
+    if source is not None:
+        events = events.filter(pl.col("source") == source)
+    return events["time"].min()
+
+
+def _minutes_between(start: dt.datetime, end: dt.datetime) -> float:
+    return (end - start).total_seconds() / 60
+
+
+def _lesson1_times() -> dict[str, float]:
+    """Minutes from the first trigger to the landmarks learners might confuse."""
+    trigger = _first("trigger")
+    return {
+        "the time to detect": _minutes_between(trigger, _first("detection")),
+        "the time to the first public status update": _minutes_between(
+            trigger, _first(source="status_update")
+        ),
+        "the time to the first sessions OOM (the first impact event)": _minutes_between(
+            trigger, _first("impact")
+        ),
+        "the time to the first recovery": _minutes_between(trigger, _first("recovery")),
+    }
+
+
+@_exercise(1, "mitigations", "the mitigation events, sorted by time")
+def mitigations(answer: Any) -> Feedback:
+    """The events table filtered to kind == "mitigation" and sorted by time."""
+    import polars as pl
+
+    ex = "01.mitigations"
+    if not isinstance(answer, pl.DataFrame):
+        hint = " (call .collect() on a LazyFrame)" if isinstance(answer, pl.LazyFrame) else ""
+        raise CheckError(
+            f"{ex} expects a polars DataFrame: the events table filtered to the mitigations"
+            f"{hint}; got {_describe(answer)}."
+        )
+    events = _events()
+    expected = events.filter(pl.col("kind") == "mitigation").sort("time", maintain_order=True)
+    missing_cols = [c for c in ("time", "kind", "text") if c not in answer.columns]
+    if missing_cols:
+        return Feedback(ex, False, next=(
+            f"Your table has no {', '.join(missing_cols)} column(s). Keep every column: "
+            "`filter` chooses rows, `select` chooses columns; this exercise needs only `filter`.",
+        ))
+    right, nxt = [], []
+    kinds = sorted(set(answer["kind"].to_list()))
+    if kinds == ["mitigation"]:
+        right.append("Every row you kept is a mitigation.")
+    else:
+        others = [k for k in kinds if k != "mitigation"]
+        nxt.append(f"Your table also has kinds {others}: filter on `pl.col(\"kind\") == "
+                   "\"mitigation\"`.")
+    want = set(zip(expected["time"].to_list(), expected["text"].to_list(), strict=True))
+    have = set(zip(answer["time"].to_list(), answer["text"].to_list(), strict=True))
+    lost = want - have
+    if not lost:
+        right.append(f"All {len(want)} mitigations are there, from the API patches at "
+                     f"{expected['time'][0]:%H:%M} to the final reboot at "
+                     f"{expected['time'][-1]:%H:%M}.")
+    else:
+        first = min(lost)
+        nxt.append(f"{len(lost)} of the {len(want)} mitigations are missing, e.g. the one at "
+                   f"{first[0]:%H:%M}: \"{first[1][:70]}\".")
+    if answer["time"].is_sorted():
+        right.append("The rows are in time order.")
+    else:
+        nxt.append("The rows are not in time order: add `.sort(\"time\")`.")
+    return Feedback(ex, not nxt, tuple(right), tuple(nxt))
+
+
+def _minutes_check(ex: str, answer: Any, key: str, what: str) -> Feedback:
+    value = _minutes(answer, ex)
+    times = _lesson1_times()
+    expected = times[key]
+    if _close(value, expected, 0.0, 0.5):
+        return Feedback(ex, True, (
+            f"{_qty(expected, 'minute')} {what}.",
+        ), ("Compare it with the other gaps: which one would you most like to shrink?",))
+    others = {name: v for name, v in times.items() if name != key}
+    return Feedback(ex, False, (), (
+        *_diagnose(value, expected, "minutes", others, {"60 times": 60, "1/60 of": 1 / 60}),
+        "Take the earliest `trigger` event and the earliest event that marks the answer, "
+        "subtract the times, and divide by `timedelta(minutes=1)` (or use `.total_seconds()/60`).",
+    ))
+
+
+@_exercise(1, "time_to_detect_min", "minutes from the first trigger to the first detection")
+def time_to_detect(answer: Any) -> Feedback:
+    """Minutes from the first trigger event to the first detection event."""
+    return _minutes_check("01.time_to_detect", answer, "the time to detect",
+                          "from the first trigger to the first detection")
+
+
+@_exercise(1, "time_to_first_update_min",
+           "minutes from the first trigger to the first status-page update")
+def time_to_first_update(answer: Any) -> Feedback:
+    """Minutes from the first trigger to the first status update (source == "status_update")."""
+    return _minutes_check("01.time_to_first_update", answer,
+                          "the time to the first public status update",
+                          "from the first trigger to the first public status update")
+
+
+@_exercise(1, "recurrences", "how many times the failure started again after the first trigger")
+def recurrences(answer: Any) -> Feedback:
+    """Trigger events after the first one: the times the failure came back."""
+    import polars as pl
+
+    ex = "01.recurrences"
+    if isinstance(answer, bool) or not isinstance(answer, numbers.Integral):
+        if isinstance(answer, pl.DataFrame):
+            raise CheckError(f"{ex} expects a count (an int); you gave a DataFrame of "
+                             f"{answer.height} rows. Use `.height` or `len(...)` to count it.")
+        raise CheckError(f"{ex} expects a count (an int); got {_describe(answer)}.")
+    triggers = _events().filter(pl.col("kind") == "trigger")
+    expected = triggers.height - 1
+    clock = ", ".join(f"{t:%H:%M}" for t in triggers["time"])
+    if answer == expected:
+        return Feedback(ex, True, (
+            f"{expected} recurrences: triggers at {clock}, the first one starting it all.",
+        ), ("The report says the same presence server failed each time. Lesson 4 asks why "
+            "one flaky server could restart the whole cascade.",))
+    hint = ("You counted the first trigger too: a recurrence is a trigger after the first."
+            if answer == triggers.height else
+            f"Filter the events to kind \"trigger\" and count them; there are {triggers.height}.")
+    return Feedback(ex, False, (), (hint,))
