@@ -1,1 +1,2 @@
-"""The cluster model: knobs (params), the step loop (engine), schedules (scenario), results (outcome)."""
+"""The cluster model: knobs (params), rules of one step (rules), the loop (engine),
+schedules (scenario), named scenarios (presets) and results (outcome)."""

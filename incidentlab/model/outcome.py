@@ -1,0 +1,168 @@
+"""What a run returns: `Run` (timeline frame + outcome) and `Outcome` (the small summary).
+
+The timeline is built once, on first access, from the engine's preallocated record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+if TYPE_CHECKING:
+    from incidentlab.model.scenario import Scenario
+
+# public timeline columns after t_s and time (docs/architecture.md); the record has these first
+COLUMNS = (
+    "users_connected", "users_stalled", "users_reconnecting", "users_offline",
+    "session_nodes_up", "node_memory_max_gb", "node_memory_mean_gb", "presence_offered_ops",
+    "presence_capacity_ops", "presence_goodput_ops", "presence_queue", "reconnect_attempts",
+    "events_produced", "events_delivered", "events_dropped", "events_lost", "events_buffered",
+)
+_I = {name: i for i, name in enumerate((*COLUMNS, "crashes", "users_unlinked",
+                                        "presence_demand_ops"))}
+RECOVERED_TOLERANCE = 0.002  # share of users that may still be off, stalled or unlinked
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The headline numbers of one run (fields fixed in docs/architecture.md)."""
+
+    first_oom_s: float | None  # seconds after the fault (or after t=0 without a fault)
+    oom_crashes: int
+    peak_stalled_fraction: float  # stalled / connected sessions, at its worst
+    events_produced: float
+    events_delivered: float
+    events_lost: float  # lost in crashes
+    events_dropped: float  # dropped by a buffer policy or a deliberate reboot
+    recovered: bool  # every remaining user connected, unstalled, linked; presence back to demand
+    time_to_recover_s: float | None  # after the fault, until the final healthy stretch begins
+    peak_presence_load_ratio: float  # offered / capacity, at its worst
+    user_minutes_lost: float  # minutes users spent offline, reconnecting or stalled
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (JSON-ready)."""
+        return dataclasses.asdict(self)
+
+    def sentences(self) -> list[str]:
+        """Short plain-words sentences a learner can repeat."""
+        out = []
+        if self.first_oom_s is None:
+            out.append("No session node ran out of memory.")
+        else:
+            out.append(f"The first session node ran out of memory {self.first_oom_s / 60:.1f} "
+                       "minutes after the fault.")
+            out.append(f"Session nodes crashed {self.oom_crashes} time"
+                       f"{'s' if self.oom_crashes != 1 else ''} in all.")
+        out.append(f"At worst {self.peak_stalled_fraction:.0%} of connected sessions were stalled.")
+        out.append(f"Presence was offered up to {self.peak_presence_load_ratio:.1f} times what it "
+                   "could serve.")
+        if self.events_lost > 0:
+            out.append(f"{_big(self.events_lost)} events were lost in crashes.")
+        if self.events_dropped > 0:
+            out.append(f"{_big(self.events_dropped)} events were dropped on purpose.")
+        if self.events_lost == 0 and self.events_dropped == 0:
+            out.append("No event was lost.")
+        if self.recovered:
+            out.append(f"Everyone was back to normal {self.time_to_recover_s / 60:.1f} minutes "
+                       "after the fault.")
+        else:
+            out.append("The system did not recover before the end of the run.")
+        out.append(f"Users lost {_big(self.user_minutes_lost)} user-minutes of service.")
+        return out
+
+
+def _big(x: float) -> str:
+    for unit, size in (("billion", 1e9), ("million", 1e6), ("thousand", 1e3)):
+        if x >= size:
+            return f"{x / size:.1f} {unit}"
+    return f"{x:.0f}"
+
+
+class Run:
+    """One simulated scenario: `timeline` (polars, one row per step) and `outcome`."""
+
+    def __init__(self, scenario: Scenario, record: np.ndarray, outcome: Outcome):
+        self.scenario = scenario
+        self.outcome = outcome
+        self._record = record
+        self._timeline: pl.DataFrame | None = None
+
+    @property
+    def timeline(self) -> pl.DataFrame:
+        """One row per step: t_s, time (tz-aware), then the columns of docs/architecture.md."""
+        if self._timeline is None:
+            self._timeline = timeline_frame(self.scenario, self._record)
+        return self._timeline
+
+    def __repr__(self) -> str:
+        return f"Run({self.scenario.name!r}, {self.outcome})"
+
+
+def timeline_frame(scenario: Scenario, record: np.ndarray) -> pl.DataFrame:
+    """Build the timeline frame once from the record (T, columns)."""
+    p = scenario.params
+    t_s = np.arange(record.shape[0], dtype=np.float64) * p.dt_s
+    start = scenario.start
+    tz = getattr(start.tzinfo, "key", None) or "UTC"
+    naive = start.astimezone(start.tzinfo).replace(tzinfo=None)
+    if tz == "UTC":
+        naive = start.astimezone(dt.UTC).replace(tzinfo=None)
+    micros = np.round(t_s * 1e6).astype(np.int64)
+    time = (pl.Series("time", [naive], dtype=pl.Datetime("us")).dt.replace_time_zone(tz)
+            .extend_constant(None, 0))
+    frame = {"t_s": t_s}
+    cols = {name: record[:, i] for i, name in enumerate(COLUMNS)}
+    out = pl.DataFrame(frame).with_columns(
+        time=time.first() + pl.Series(micros).cast(pl.Duration("us")))
+    return out.with_columns(**{k: pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()})
+
+
+def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray,
+                         crashes: list[tuple[int, int, int]]) -> list[Outcome]:
+    """Outcomes for a batch: record is (B, T, columns); crashes are (b, step, node)."""
+    out = []
+    for b, sc in enumerate(scenarios):
+        r = record[b]
+        p = sc.params
+        dt_s, users = p.dt_s, float(p.users)
+        fault = sc.fault_s
+        fault0 = 0.0 if fault is None else fault
+        steps = [t for bb, t, _ in crashes if bb == b]
+        first = None if not steps else max(0.0, min(steps) * dt_s - fault0)
+        connected = r[:, _I["users_connected"]]
+        stalled = r[:, _I["users_stalled"]]
+        frac = np.divide(stalled, connected, out=np.zeros_like(stalled), where=connected > 1e-9)
+        ratio = np.divide(r[:, _I["presence_offered_ops"]], r[:, _I["presence_capacity_ops"]],
+                          out=np.full(len(r), np.inf), where=r[:, _I["presence_capacity_ops"]] > 0)
+        tol = RECOVERED_TOLERANCE * users
+        healthy = ((users - connected <= tol) & (stalled <= tol)
+                   & (r[:, _I["users_unlinked"]] <= tol) & (r[:, _I["presence_queue"]] <= tol)
+                   & (r[:, _I["presence_goodput_ops"]]
+                      >= (1 - RECOVERED_TOLERANCE) * r[:, _I["presence_demand_ops"]]))
+        recovered = bool(healthy[-1])
+        ttr = None
+        if recovered:
+            bad = np.flatnonzero(~healthy)
+            begin = 0.0 if len(bad) == 0 else (bad[-1] + 1) * dt_s
+            ttr = float(max(0.0, begin - fault0))
+        unserved = np.maximum((users - connected) + stalled, 0.0)
+        last = r[-1]
+        out.append(Outcome(
+            first_oom_s=first,
+            oom_crashes=len(steps),
+            peak_stalled_fraction=float(frac.max()),
+            events_produced=float(last[_I["events_produced"]]),
+            events_delivered=float(last[_I["events_delivered"]]),
+            events_lost=float(last[_I["events_lost"]]),
+            events_dropped=float(last[_I["events_dropped"]]),
+            recovered=recovered,
+            time_to_recover_s=ttr,
+            peak_presence_load_ratio=float(ratio.max()),
+            user_minutes_lost=float(unserved.sum() * dt_s / 60.0),
+        ))
+    return out

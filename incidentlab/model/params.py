@@ -1,0 +1,287 @@
+"""Every knob of the cluster model: name, unit, default, accepted range, and why that default.
+
+`Params` is a frozen dataclass; `params.replace(**knobs)` returns a validated copy.
+`ASSUMPTIONS` lists, once, every default the report does not give, with its reasoning
+and source; docs/model.md renders it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from incidentlab.errors import ParamError
+
+JITTERS = ("none", "full", "equal", "decorrelated")
+BUFFER_POLICIES = ("unbounded", "drop-oldest", "disconnect")
+
+
+def _knob(default: Any, lo: float | None = None, hi: float | None = None, *,
+          choices: tuple[str, ...] | None = None, optional: bool = False, doc: str) -> Any:
+    """A dataclass field carrying its accepted range and docstring as metadata."""
+    meta = {"lo": lo, "hi": hi, "choices": choices, "optional": optional, "doc": doc}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Params:
+    """The knobs of the model. Units are in the names; see `Params.describe()` for docs."""
+
+    # population and capacity
+    users: int = _knob(5_000_000, 1, 1e9, doc="concurrent users (each one websocket session)")
+    session_nodes: int = _knob(50, 1, 1000, doc="session (websocket) nodes")
+    session_load_spread: float = _knob(
+        0.2, 0.0, 0.9,
+        doc="load spread across session nodes: node loads run linearly from 1-spread to "
+            "1+spread times the mean, so nodes cross the memory limit at different times")
+    presence_nodes: int = _knob(3, 2, 100, doc="presence nodes; one of them is the faulty one")
+    presence_capacity: float = _knob(50_000.0, 1.0, 1e9,
+                                     doc="operations per second one presence node serves")
+    presence_ops_per_session: float = _knob(
+        0.02, 0.0, 100.0, doc="background presence operations/s from each linked session")
+    node_memory_gb: float = _knob(64.0, 0.1, 10_000.0,
+                                  doc="memory of one session node (1 GB = 10^6 KB)")
+    session_base_kb: float = _knob(100.0, 0.0, 1e6, doc="memory of one idle session, KB")
+    event_rate: float = _knob(2.0, 0.0, 1e4, doc="events per second sent to each connected session")
+    event_kb: float = _knob(1.0, 0.001, 1e4, doc="size of one buffered event, KB")
+    rpc_timeout_s: float = _knob(5.0, 0.001, 3600.0,
+                                 doc="a presence link request not answered in this time is "
+                                     "abandoned by its session (which retries after backoff)")
+    session_restart_s: float = _knob(60.0, 0.0, 86_400.0,
+                                     doc="seconds a crashed session node takes to come back")
+    # buffers
+    buffer_limit: int | None = _knob(None, 1, 1e9, optional=True,
+                                     doc="events buffered per stalled session; None = unbounded")
+    buffer_policy: str = _knob("unbounded", choices=BUFFER_POLICIES,
+                               doc="what a full buffer does: unbounded (2017), drop-oldest "
+                                   "(drop beyond the limit), disconnect (drop the client)")
+    # session -> presence reconnect backoff
+    reconnect_base_s: float = _knob(1.0, 0.0, 3600.0, doc="session->presence backoff base, s")
+    reconnect_cap_s: float = _knob(4.0, 0.0, 3600.0, doc="session->presence backoff cap, s")
+    reconnect_jitter: str = _knob("none", choices=JITTERS, doc="session->presence backoff jitter")
+    # client -> gateway reconnect after its session is gone
+    client_reconnect_base_s: float = _knob(1.0, 0.0, 3600.0, doc="client reconnect backoff base, s")
+    client_reconnect_cap_s: float = _knob(30.0, 0.0, 3600.0, doc="client reconnect backoff cap, s")
+    client_reconnect_jitter: str = _knob("full", choices=JITTERS,
+                                         doc="client reconnect backoff jitter")
+    connect_rate_limit: float | None = _knob(None, 1.0, 1e9, optional=True,
+                                             doc="gateway admissions per second; None = unlimited")
+    # the fixes
+    inflight_limit: int | None = _knob(None, 0, 1e9, optional=True,
+                                       doc="in-flight presence link requests per session node; "
+                                           "None = unlimited")
+    fast_fail: bool = _knob(False, doc="a session without presence keeps delivering events")
+    split_brain_fix: bool = _knob(False, doc="the locked presence node rejoins after its lockup")
+    # the fault
+    lockup_start_s: float = _knob(0.0, 0.0, 1e6, doc="when the first presence lockup starts, s")
+    lockup_duration_s: float = _knob(25.0, 0.0, 86_400.0, doc="length of one lockup, s")
+    lockup_interval_s: float = _knob(420.0, 1.0, 86_400.0,
+                                     doc="start-to-start time between repeated lockups, s")
+    lockup_count: int = _knob(1, 0, 10_000, doc="number of lockups (0 = no fault)")
+    # operators
+    sending_disabled_event_fraction: float = _knob(
+        0.3, 0.0, 1.0, doc="share of the event rate that keeps flowing while sending is disabled")
+    # time
+    horizon_s: float = _knob(3600.0, 1.0, 7 * 86_400.0, doc="simulated time, s")
+    dt_s: float = _knob(1.0, 0.01, 60.0, doc="step length, s")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _check(f, getattr(self, f.name)))
+        if self.buffer_policy == "unbounded" and self.buffer_limit is not None:
+            raise ParamError(f"buffer_limit={self.buffer_limit} needs buffer_policy 'drop-oldest' "
+                             "or 'disconnect' (it is 'unbounded'); set both, or buffer_limit=None")
+        if self.buffer_policy != "unbounded" and self.buffer_limit is None:
+            raise ParamError(f"buffer_policy={self.buffer_policy!r} needs a buffer_limit "
+                             "(an integer >= 1 events per session)")
+        if self.reconnect_cap_s < self.reconnect_base_s:
+            raise ParamError(f"reconnect_cap_s={self.reconnect_cap_s} is below reconnect_base_s="
+                             f"{self.reconnect_base_s}; accepted: cap >= base")
+        if self.client_reconnect_cap_s < self.client_reconnect_base_s:
+            raise ParamError(f"client_reconnect_cap_s={self.client_reconnect_cap_s} is below "
+                             f"client_reconnect_base_s={self.client_reconnect_base_s}; "
+                             "accepted: cap >= base")
+        if self.horizon_s / self.dt_s > 2_000_000:
+            raise ParamError(f"horizon_s/dt_s={self.horizon_s / self.dt_s:.0f} steps; "
+                             "accepted: at most 2,000,000 steps")
+        if self.rpc_timeout_s < self.dt_s:
+            raise ParamError(f"rpc_timeout_s={self.rpc_timeout_s} is shorter than dt_s="
+                             f"{self.dt_s}; accepted: rpc_timeout_s >= dt_s")
+
+    def replace(self, **knobs: Any) -> Params:
+        """A validated copy with some knobs changed; unknown knob names raise ParamError."""
+        for name in knobs:
+            if name not in KNOBS:
+                raise ParamError(f"unknown knob {name!r}; accepted: {', '.join(KNOBS)}")
+        return dataclasses.replace(self, **knobs)
+
+    def changed(self) -> dict[str, Any]:
+        """The knobs that differ from the 2017 defaults."""
+        base = Params()
+        return {k: getattr(self, k) for k in KNOBS if getattr(self, k) != getattr(base, k)}
+
+    @staticmethod
+    def describe() -> list[dict[str, Any]]:
+        """One row per knob: name, default, accepted range or choices, docstring."""
+        rows = []
+        for f in dataclasses.fields(Params):
+            m = f.metadata
+            rows.append({"knob": f.name, "default": f.default, "accepted": _accepted(f),
+                         "doc": m["doc"]})
+        return rows
+
+
+KNOBS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Params))
+_FIELDS = {f.name: f for f in dataclasses.fields(Params)}
+
+
+def _kind(f: dataclasses.Field) -> type:
+    d = f.default
+    if isinstance(d, bool):
+        return bool
+    if f.metadata["choices"]:
+        return str
+    if isinstance(d, int) or f.type in ("int", "int | None"):
+        return int
+    return float
+
+
+def _accepted(f: dataclasses.Field) -> str:
+    m = f.metadata
+    if m["choices"]:
+        return " | ".join(m["choices"])
+    kind = _kind(f)
+    if kind is bool:
+        return "true | false"
+    text = f"{kind.__name__} in [{m['lo']:g}, {m['hi']:g}]"
+    return text + (" or None" if m["optional"] else "")
+
+
+def _check(f: dataclasses.Field, value: Any) -> Any:
+    """Validate one knob value; return it normalised (ints as int, floats as float)."""
+    m, kind, name = f.metadata, _kind(f), f.name
+    bad = f"{name}={value!r} is not accepted; accepted: {_accepted(f)}"
+    if value is None:
+        if m["optional"]:
+            return None
+        raise ParamError(bad)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ParamError(bad)
+    if kind is str:
+        if isinstance(value, str) and value in m["choices"]:
+            return value
+        raise ParamError(bad)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParamError(bad)
+    if not math.isfinite(value) or not m["lo"] <= value <= m["hi"]:
+        raise ParamError(bad)
+    if kind is int:
+        if float(value) != int(value):
+            raise ParamError(bad)
+        return int(value)
+    return float(value)
+
+
+def parse_knob(text: str) -> tuple[str, Any]:
+    """Parse 'knob=value' (CLI --set / --grid item) by the knob's type; ParamError if bad."""
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep:
+        raise ParamError(f"{text!r} is not knob=value")
+    return name, parse_value(name, raw.strip())
+
+
+def parse_value(name: str, raw: str) -> Any:
+    """Turn the text `raw` into a value of knob `name`'s type (none/None, true/false, numbers)."""
+    f = _FIELDS.get(name)
+    if f is None:
+        raise ParamError(f"unknown knob {name!r}; accepted: {', '.join(KNOBS)}")
+    kind, low = _kind(f), raw.lower()
+    if low in ("none", "null", "unlimited") and f.metadata["optional"]:
+        return None
+    if kind is bool:
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off"):
+            return False
+    elif kind is str:
+        return raw
+    else:
+        try:
+            number = float(raw.replace("_", ""))
+        except ValueError:
+            pass
+        else:
+            return _check(f, int(number) if kind is int and number.is_integer() else number)
+    raise ParamError(f"{name}={raw!r} is not accepted; accepted: {_accepted(f)}")
+
+
+# Every default the report does not give, once, with reasoning and source.
+ASSUMPTIONS: tuple[dict[str, str], ...] = (
+    {"knob": "users", "value": "5,000,000",
+     "reasoning": "the report says only 'millions of concurrent Discord users'; 5 million is a "
+                  "round figure inside 'millions' for a March-2017 weekday afternoon",
+     "source": "report: 'reconnect millions of concurrent Discord users'"},
+    {"knob": "presence_nodes", "value": "3",
+     "reasoning": "losing one presence node stalls the sessions linked to it; with 3 nodes that "
+                  "is the report's '1/3rd of all connected sessions'",
+     "source": "report: 'this caused 1/3rd of all connected sessions on Discord to effectively "
+               "stall'"},
+    {"knob": "session_nodes", "value": "50 (100,000 sessions each)",
+     "reasoning": "Erlang nodes comfortably hold ~10^5 websocket processes; 'members of the "
+                  "sessions cluster' implies tens of nodes",
+     "source": "assumption"},
+    {"knob": "session_load_spread", "value": "0.2",
+     "reasoning": "nodes are not equally loaded, so they cross the memory limit at different "
+                  "times and the crash spreads over minutes ('began to OOM')",
+     "source": "report: 'members of the sessions cluster began to OOM'"},
+    {"knob": "presence_capacity, presence_ops_per_session", "value": "50,000 ops/s, 0.02 ops/s",
+     "reasoning": "normal presence load 5M x 0.02 = 100k ops/s is two thirds of 3 x 50k: the "
+                  "cluster runs fine on 3 nodes and has 33k ops/s spare on 2, far below the herd",
+     "source": "assumption; report: 'millions of processes reconnecting quickly overloaded the "
+               "remaining presence servers'"},
+    {"knob": "node_memory_gb, session_base_kb", "value": "64 GB, 100 KB",
+     "reasoning": "a 64 GB VM; an idle Erlang session process with its state ~100 KB, so a node "
+                  "idles at ~10 GB; together with the event rate this puts the first OOM ~12 min "
+                  "after the fault",
+     "source": "report: 11:38 trigger, 'By 11:50 ... began to OOM'"},
+    {"knob": "event_rate, event_kb", "value": "2 events/s, 1 KB",
+     "reasoning": "a user in several large servers receives messages, typing, presence and "
+                  "member updates every second; a JSON event is ~1 KB",
+     "source": "assumption; report: 'participating in many large servers'"},
+    {"knob": "rpc_timeout_s", "value": "5 s",
+     "reasoning": "the default 5 s timeout of an Erlang gen_server:call",
+     "source": "Erlang/OTP gen_server documentation (default timeout 5000 ms)"},
+    {"knob": "reconnect_base_s, reconnect_cap_s, reconnect_jitter", "value": "1 s, 4 s, none",
+     "reasoning": "the 2017 session processes retried presence quickly and in lockstep (the "
+                  "herd); a short cap without jitter keeps them synchronised",
+     "source": "report: 'attempted a reconnection, triggering a massive \"thundering herd\"'"},
+    {"knob": "client_reconnect_base_s, client_reconnect_cap_s, client_reconnect_jitter",
+     "value": "1 s, 30 s, full",
+     "reasoning": "desktop/web clients reconnect with randomised exponential backoff",
+     "source": "assumption (common client practice)"},
+    {"knob": "connect_rate_limit", "value": "None in 2017; 6,000/s after the 13:35 patches",
+     "reasoning": "no admission limit before the patches; 6,000/s admits 5 million users in "
+                  "~14 minutes, inside the report's 'under 16 minutes'",
+     "source": "report: 'patches introduce limitations on connections'; 'under 16 minutes'"},
+    {"knob": "session_restart_s", "value": "60 s",
+     "reasoning": "a crashed Erlang node is restarted by its supervisor within a minute",
+     "source": "assumption"},
+    {"knob": "lockup_duration_s, lockup_interval_s", "value": "25 s, 420 s",
+     "reasoning": "'around 40 20-30 second lockups' over the ~4.5 h from 11:38 to 16:10 is about "
+                  "one every 7 minutes",
+     "source": "report: 'this incident caused around 40 20-30 second lockups'"},
+    {"knob": "sending_disabled_event_fraction", "value": "0.3",
+     "reasoning": "with message sending disabled, presence, typing-free member and voice "
+                  "updates still flow; messages are the larger part of the events",
+     "source": "assumption; report: 'globally disable message sending in an attempt to shed "
+               "load'"},
+    {"knob": "inflight_limit (fixed preset)", "value": "1,000 per session node",
+     "reasoning": "50 nodes x 1,000 = 50,000 requests in flight: 2 presence nodes answer them "
+                  "well inside the 5 s timeout (33k ops/s spare x 5 s = 167k), so none is wasted",
+     "source": "report: 'added a hard limit to the number of in-flight connections'"},
+)

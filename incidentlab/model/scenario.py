@@ -1,0 +1,219 @@
+"""Scenarios: knobs plus a schedule of faults and operator actions, and the step that turns the
+report's events into such a schedule (`Scenario.from_events`) — the one place that knows both
+the events vocabulary and the model's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from incidentlab.errors import ScenarioError
+from incidentlab.model.params import Params
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+ACTION_KINDS: dict[str, str] = {
+    "lockup": "the faulty presence node locks up for `value` seconds (default lockup_duration_s)",
+    "disable_sending": "message sending disabled: only sending_disabled_event_fraction of events",
+    "enable_sending": "message sending enabled again",
+    "full_reboot": "every session dropped, every client reconnects through the admission limit, "
+                   "presence restarted",
+    "restart_presence": "the presence service restarted: every link lost, its queue emptied",
+    "reboot_presence_node": "the faulty presence node rebooted on another host: its lockups and "
+                            "split brain end for good",
+    "set_connect_rate_limit": "the gateway admission limit becomes `value` per second",
+}
+
+PATCHED_CONNECT_RATE_LIMIT = 6000.0  # admissions/s after the 13:35 API patches (see ASSUMPTIONS)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One scheduled event: at `t_s` seconds after the scenario start, do `kind`."""
+
+    t_s: float
+    kind: str
+    value: float | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTION_KINDS:
+            raise ScenarioError(f"action kind {self.kind!r} at t_s={self.t_s} is unknown; "
+                                f"accepted: {', '.join(ACTION_KINDS)}")
+        if not isinstance(self.t_s, int | float) or not self.t_s >= 0:
+            raise ScenarioError(f"action {self.kind!r} has t_s={self.t_s!r}; accepted: a number "
+                                ">= 0 (seconds after the scenario start)")
+        if self.value is not None and not (isinstance(self.value, int | float)
+                                           and self.value > 0):
+            raise ScenarioError(f"action {self.kind!r} at t_s={self.t_s} has value="
+                                f"{self.value!r}; accepted: a number > 0 or None")
+
+
+def _empty_unmapped() -> pl.DataFrame:
+    return pl.DataFrame(schema={"time": pl.Datetime("us", "UTC"), "kind": pl.String,
+                                "text": pl.String, "reason": pl.String})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Knobs (`params`) + a schedule (`actions`) + a tz-aware `start` for the timeline."""
+
+    params: Params = field(default_factory=Params)
+    actions: tuple[Action, ...] = ()
+    start: dt.datetime = dt.datetime(2017, 3, 20, 11, 38, tzinfo=PACIFIC)
+    name: str = "custom"
+    description: str = ""
+    unmapped: pl.DataFrame = field(default_factory=_empty_unmapped, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, Params):
+            raise ScenarioError(f"Scenario params must be Params, not {type(self.params).__name__}")
+        if self.start.tzinfo is None:
+            raise ScenarioError(f"Scenario start {self.start} has no time zone; accepted: a "
+                                "tz-aware datetime")
+        object.__setattr__(self, "actions", tuple(sorted(self.actions, key=lambda a: a.t_s)))
+        for a in self.actions:
+            if not isinstance(a, Action):
+                raise ScenarioError(f"Scenario actions must be Action, not {type(a).__name__}")
+            if a.t_s > self.params.horizon_s:
+                raise ScenarioError(f"action {a.kind!r} at t_s={a.t_s} is beyond horizon_s="
+                                    f"{self.params.horizon_s}; accepted: 0 <= t_s <= horizon_s")
+
+    def replace(self, **knobs: Any) -> Scenario:
+        """The same scenario with some knobs changed (validated)."""
+        return dataclasses.replace(self, params=self.params.replace(**knobs))
+
+    @property
+    def fault_s(self) -> float | None:
+        """Seconds from the start to the first presence lockup, or None without a fault."""
+        times = [a.t_s for a in self.actions if a.kind == "lockup"]
+        if self.params.lockup_count > 0:
+            times.append(self.params.lockup_start_s)
+        return min(times) if times else None
+
+    def schedule(self) -> pl.DataFrame:
+        """The actions as a frame: t_s, time, kind, value, note."""
+        tz = getattr(self.start.tzinfo, "key", "UTC")
+        return pl.DataFrame({
+            "t_s": [a.t_s for a in self.actions],
+            "time": [self.start + dt.timedelta(seconds=a.t_s) for a in self.actions],
+            "kind": [a.kind for a in self.actions],
+            "value": [a.value for a in self.actions],
+            "note": [a.note for a in self.actions],
+        }, schema={"t_s": pl.Float64, "time": pl.Datetime("us", tz), "kind": pl.String,
+                   "value": pl.Float64, "note": pl.String})
+
+    @classmethod
+    def from_events(cls, events: pl.DataFrame, params: Params | None = None, *,
+                    start: dt.datetime | None = None, end: dt.datetime | None = None,
+                    name: str = "replay") -> Scenario:
+        """Turn report events (docs/architecture.md schema) into a schedule.
+
+        Maps by kind and text: presence lockups ('soft-lock', 'disconnected from its other
+        cluster members'), disabling/enabling message sending, the full reboot, restarting the
+        presence service, rebooting the faulty server, and the API patches' admission limit.
+        Every event it cannot map is kept in `scenario.unmapped` with a reason.
+        Default window: 11:30 to 17:00 of the first event's day, in the events' zone.
+        """
+        need = {"time", "kind", "text", "source"}
+        missing = need - set(events.columns)
+        if missing:
+            raise ScenarioError(f"events frame lacks column(s) {sorted(missing)}; accepted: the "
+                                "events schema of docs/architecture.md")
+        if events.height == 0:
+            raise ScenarioError("events frame is empty; accepted: at least one event")
+        tz = events.schema["time"].time_zone or "UTC"
+        zone = ZoneInfo(tz) if tz not in ("UTC",) and not tz.startswith(("+", "-")) else dt.UTC
+        first = events["time"].min().astimezone(zone)
+        start = start or first.replace(hour=11, minute=30, second=0, microsecond=0)
+        end = end or start.replace(hour=17, minute=0)
+        if start.tzinfo is None or end <= start:
+            raise ScenarioError(f"replay window {start} .. {end} is not a tz-aware forward range")
+        horizon = (end - start).total_seconds()
+        params = (params or Params()).replace(horizon_s=horizon, lockup_count=0)
+        actions: list[Action] = []
+        unmapped: list[dict] = []
+        for row in events.iter_rows(named=True):
+            when = row["time"]
+            found, reason = _map_event(row, (when - start).total_seconds(), start)
+            if not found:
+                unmapped.append({"time": when, "kind": row["kind"], "text": row["text"],
+                                 "reason": reason})
+            actions.extend(a for a in found if 0 <= a.t_s <= horizon)
+            unmapped.extend({"time": when, "kind": row["kind"], "text": row["text"],
+                             "reason": f"{a.kind} at {start + dt.timedelta(seconds=a.t_s):%H:%M}"
+                                       " is outside the replay window"}
+                            for a in found if not 0 <= a.t_s <= horizon)
+        frame = pl.DataFrame(unmapped, schema={"time": pl.Datetime("us", tz), "kind": pl.String,
+                                               "text": pl.String, "reason": pl.String})
+        return cls(params=params, actions=tuple(actions), start=start, name=name,
+                   description=f"replay of {len(actions)} scheduled actions from the report, "
+                               f"{start:%H:%M}-{end:%H:%M} {start:%Z}",
+                   unmapped=frame)
+
+
+_CLOCK = re.compile(r"\bat (\d{1,2}):(\d{2})\b")
+
+
+def _map_event(row: dict, t_s: float, start: dt.datetime) -> tuple[list[Action], str]:
+    """Actions for one event, or ([], reason it maps to nothing)."""
+    text = row["text"] or ""
+    low = text.lower()
+    kind = row["kind"]
+    note = f"{row['time']:%H:%M} {text[:80]}"
+    if row.get("source") == "status_update":
+        return [], "status-page update: tells users, changes nothing in the cluster"
+    if kind == "followup":
+        return [], "follow-up after the incident (fixes deployed later); not a schedule event"
+    acts: list[Action] = []
+    locks = ("soft-lock" in low or "soft lock" in low
+             or "disconnected from its other cluster members" in low)
+    if "presence" in low and locks and "isolated" not in low:
+        acts.append(Action(t_s, "lockup", note=note))
+    if re.search(r"attempt to reboot and recover the presence service", low):
+        acts.append(Action(t_s, "restart_presence", note=note))
+    if "misbehaving server is rebooted" in low:
+        acts.append(Action(t_s, "reboot_presence_node", note=note))
+    if re.search(r"disable (sending messages|message sending)", low):
+        acts.append(Action(t_s, "disable_sending", note=note))
+    if re.search(r"enable sending|sending (of messages )?is enabled|enabled? sending of messages"
+                 r"|message sending is enabled", low):
+        acts.append(Action(t_s, "enable_sending", note=note))
+    if re.search(r"began the reboot process", low):
+        acts.append(Action(t_s, "full_reboot", note=note))
+    m = re.search(r"start this process at (\d{1,2}):(\d{2})", low)
+    if m:
+        when = start.replace(hour=int(m[1]), minute=int(m[2]))
+        acts.append(Action((when - start).total_seconds(), "full_reboot", note=note))
+    elif re.fullmatch(r"\W*(and )?start this process( at)?\W*", low.strip()):
+        acts.append(Action(t_s, "full_reboot", note=note))
+    if "rollout of the aforementioned api patches has completed" in low:
+        acts.append(Action(t_s, "set_connect_rate_limit", PATCHED_CONNECT_RATE_LIMIT, note=note))
+    if acts:
+        return acts, ""
+    return [], _reason(kind, low)
+
+
+def _reason(kind: str, low: str) -> str:
+    if kind == "detection":
+        return "detection: engineers noticing changes nothing in the cluster"
+    if kind == "impact":
+        return "impact: the model produces this itself (compare it, do not schedule it)"
+    if kind == "communication":
+        return "communication: tells people, changes nothing in the cluster"
+    if kind == "recovery":
+        return "recovery: an outcome the model produces, not an action"
+    if "prepare" in low:
+        return "preparation only; the action itself is a separate event"
+    if "ignore the presence cluster" in low:
+        return "'work on correcting the state of sessions' is not specific enough to model"
+    if "patches" in low:
+        return "work in progress; the patches take effect when their rollout completes (13:35)"
+    return f"{kind}: no model action matches this text"
