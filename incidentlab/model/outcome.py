@@ -122,9 +122,8 @@ def timeline_frame(scenario: Scenario, record: np.ndarray) -> pl.DataFrame:
     return out.with_columns(**{k: pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()})
 
 
-def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray,
-                         crashes: list[tuple[int, int, int]]) -> list[Outcome]:
-    """Outcomes for a batch: record is (B, T, columns); crashes are (b, step, node)."""
+def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray) -> list[Outcome]:
+    """Outcomes for a batch from the engine's record (B, steps, columns)."""
     out = []
     for b, sc in enumerate(scenarios):
         r = record[b]
@@ -132,8 +131,9 @@ def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray,
         dt_s, users = p.dt_s, float(p.users)
         fault = sc.fault_s
         fault0 = 0.0 if fault is None else fault
-        steps = [t for bb, t, _ in crashes if bb == b]
-        first = None if not steps else max(0.0, min(steps) * dt_s - fault0)
+        crashes = r[:, _I["crashes"]]
+        crashed = np.flatnonzero(crashes)
+        first = None if len(crashed) == 0 else float(max(0.0, crashed[0] * dt_s - fault0))
         connected = r[:, _I["users_connected"]]
         stalled = r[:, _I["users_stalled"]]
         frac = np.divide(stalled, connected, out=np.zeros_like(stalled), where=connected > 1e-9)
@@ -154,7 +154,7 @@ def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray,
         last = r[-1]
         out.append(Outcome(
             first_oom_s=first,
-            oom_crashes=len(steps),
+            oom_crashes=int(crashes.sum()),
             peak_stalled_fraction=float(frac.max()),
             events_produced=float(last[_I["events_produced"]]),
             events_delivered=float(last[_I["events_delivered"]]),

@@ -1,12 +1,15 @@
 """The rules of one step of the cluster model — the one file to read to know what the model does.
 
 State is counts (a fluid, mean-field model), never individual sessions, so a step costs the same
-for 50 thousand or 50 million users. Every array has a leading batch axis (one row per scenario).
-Per session node `s` the state holds sessions `N`, stalled sessions `St` (connected, ready, lost
-their presence link), pending sessions `Pe` (new, waiting for their first link before they are
-ready) and buffered events `Buf`, stacked as `Y[:, (N, St, Pe, Buf), s]`. Unlinked sessions wait
-in a retry ring `R[:, step, attempt]`; clients without a session wait in `C[:, step, attempt]`.
-Each function below is one mechanism, citing the report sentence it comes from.
+for 50 thousand or 50 million users. Per session node `s` the state holds sessions `Y[N, s]`,
+stalled sessions `Y[ST, s]` (ready, lost their presence link), pending sessions `Y[PE, s]` (new,
+waiting for their first link before they are ready) and buffered events `Y[BUF, s]`. Unlinked
+sessions wait in a retry ring `R[step, level]`, clients without a session in `C[step, level]`
+(level = failed attempts so far). Presence is a FIFO queue kept as cumulative counts. Scalars
+live in `x[...]`, knobs in `k[...]` (index names below).
+
+Each function is one mechanism and quotes the report sentence it comes from. They are compiled
+with numba (plain loops, no allocation per step) so a 3,600-step run takes milliseconds.
 """
 
 from __future__ import annotations
@@ -14,38 +17,49 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
-N, ST, PE, BUF = 0, 1, 2, 3
+N, ST, PE, BUF = 0, 1, 2, 3  # rows of Y
+# scalar state x[...]
+ACUM, SCUM, FRESH, PRODUCED, DELIVERED, DROPPED, LOST, NODES_UP, CLIENTS, NEXT_RESTART, \
+    ATTEMPTS, GOODPUT, OFFERED, CRASHES, DEMAND = range(15)
+X_SIZE = 15
+# knobs k[...]
+USERS, CAPACITY, BG_OPS, EVENT_RATE, BASE_KB, EVENT_KB, MEM_KB, FAST_FAIL, INFLIGHT, \
+    BUF_LIMIT, POLICY, RESTART_S, DT, TQ = range(14)
+K_SIZE = 14
+UNBOUNDED, DROP_OLDEST, DISCONNECT = 0, 1, 2  # k[POLICY]
+NO_EVENT, FULL_REBOOT, RESTART_PRESENCE = 0, 1, 2  # operator events per step
 
 
-# -- backoff: when does attempt k+1 come after attempt k failed? ------------------------------
+# -- backoff: how long after failed attempt k does attempt k+1 come? --------------------------
 
 def backoff_pmf(jitter: str, base: float, cap: float, levels: int, dt: float,
                 width: int) -> np.ndarray:
-    """pmf[k, j]: probability that the wait after failure k is j steps (j = 1..width-1).
+    """pmf[k, j]: probability that the wait after failure k is j steps (j >= 1).
 
-    none = min(cap, base*2^k); full = U(0, that); equal = half fixed + half U; decorrelated =
-    min(cap, U(base, 3*previous)), its marginal per attempt computed on a fine grid.
-    A wait is rounded to the nearest step and is at least one step.
+    none = min(cap, base*2^k); full = U(0, that); equal = half fixed + half U(0, half);
+    decorrelated = min(cap, U(base, 3*previous)) from previous = base, its marginal per attempt
+    computed on a fine grid. A wait is rounded to the nearest step and is at least one step.
     """
     edges = (np.arange(width + 1) - 0.5) * dt  # step j holds waits in [edges[j], edges[j+1])
     out = np.zeros((levels, width))
-    if jitter == "decorrelated":
-        cdfs = _decorrelated_cdfs(base, cap, levels, edges)
-    for k in range(levels):
-        c = min(cap, base * 2.0 ** min(k, 60))
+    cdfs = _decorrelated_cdfs(base, cap, levels, edges) if jitter == "decorrelated" else None
+    for lvl in range(levels):
+        c = min(cap, base * 2.0 ** min(lvl, 60))
         if jitter == "none":
-            cdf = (edges[None, :] >= c).astype(float)[0]
+            cdf = (edges >= c).astype(float)
         elif jitter == "full":
             cdf = _uniform_cdf(edges, 0.0, c)
         elif jitter == "equal":
             cdf = _uniform_cdf(edges, c / 2, c)
         else:
-            cdf = cdfs[k]
+            cdf = cdfs[lvl]
+        cdf[-1] = 1.0
         p = np.diff(cdf)
-        p[1] += p[0]  # nothing retries in the same step it failed
+        p[1] += p[0]  # nothing retries in the step it failed
         p[0] = 0.0
-        out[k] = p / p.sum()
+        out[lvl] = p / p.sum()
     return out
 
 
@@ -57,29 +71,23 @@ def _uniform_cdf(x: np.ndarray, a: float, b: float) -> np.ndarray:
 
 def _decorrelated_cdfs(base: float, cap: float, levels: int, edges: np.ndarray) -> list:
     """CDFs (at `edges`) of W_k = min(cap, U(base, 3 W_{k-1})), W_-1 = base, on a fine grid."""
-    top = max(cap, base, 1e-9)
     g = 4000
-    x = np.linspace(0.0, top, g + 1)  # grid points; mass at x[i]
-    h = x[1] - x[0]
-    mass = np.zeros(g + 1)
-    mass[min(g, round(base / h))] = 1.0
+    h = max(cap, base, 1e-9) / g
+    x = np.arange(g + 1) * h
     lo = min(g, round(base / h))
+    mass = np.zeros(g + 1)
+    mass[lo] = 1.0
     cdfs = []
     for _ in range(levels):
-        new = np.zeros(g + 2)
-        hi = np.minimum(np.round(3 * x / h).astype(int), 10 * g)  # U(base, 3v) upper end
-        span = hi - lo + 1
-        ok = mass > 0
-        dens = np.where(ok & (span > 0), mass / np.maximum(span, 1), 0.0)
-        # uniform over grid points lo..hi, capped: the part above `cap` piles up at cap (g)
-        inside = np.minimum(hi, g)
-        np.add.at(new, np.full(ok.sum(), lo), dens[ok])
-        np.add.at(new, inside[ok] + 1, -dens[ok])
-        capped = np.where(ok, dens * np.maximum(hi - g, 0), 0.0)
-        mass = np.cumsum(new)[: g + 1]
-        mass[g] += capped.sum()
-        mass = np.maximum(mass, 0.0)
-        mass /= mass.sum()
+        hi = np.round(3 * x / h).astype(np.int64)  # U(base, 3v) covers grid points lo..hi
+        ok = (mass > 0) & (hi >= lo)
+        dens = np.where(ok, mass / np.maximum(hi - lo + 1, 1), 0.0)
+        diff = np.zeros(g + 2)
+        diff[lo] += dens.sum()
+        np.add.at(diff, np.minimum(hi, g)[ok] + 1, -dens[ok])
+        new = np.cumsum(diff)[: g + 1]
+        new[g] += (dens * np.maximum(hi - g, 0)).sum()  # waits above cap wait cap
+        mass = np.maximum(new, 0.0) / max(new.sum(), 1e-300)
         cdfs.append(np.interp(edges, x, np.cumsum(mass), left=0.0, right=1.0))
     return cdfs
 
@@ -92,154 +100,189 @@ def levels_needed(base: float, cap: float, jitter: str) -> int:
     return max(2, min(16, grow + 2))
 
 
-def schedule(ring: np.ndarray, t: int, failed: np.ndarray, pmf: np.ndarray) -> None:
+@njit(cache=True)
+def schedule(ring, t, failed, pmf):
     """Failures at level k come back at level k+1 (the last level repeats), spread by pmf[k]."""
-    width = pmf.shape[2]
-    add = failed[:, None, :] * pmf.transpose(0, 2, 1)  # (B, width, K)
-    ring[:, t : t + width, 1:] += add[:, :, :-1]
-    ring[:, t : t + width, -1] += add[:, :, -1]
+    K, W = pmf.shape
+    for lvl in range(K):
+        f = failed[lvl]
+        if f == 0.0:
+            continue
+        nxt = min(lvl + 1, K - 1)
+        for j in range(1, W):
+            p = pmf[lvl, j]
+            if p != 0.0:
+                ring[t + j, nxt] += f * p
 
 
 # -- the mechanisms, in the order a step applies them ----------------------------------------
 
-def lose_links(s, frac: np.ndarray) -> None:
+@njit(cache=True)
+def lose_links(Y, share, failed):
     """'the nodes of another service (sessions) ... attempted a reconnection': a presence node
-    leaves, its share `frac` of linked sessions stalls and retries after backoff level 0."""
-    Y = s.Y
-    moved = (Y[:, N] - Y[:, ST] - Y[:, PE]) * frac[:, None]
-    Y[:, ST] += moved
-    failed = np.zeros((s.B, s.K))
-    failed[:, 0] = moved.sum(1)
-    schedule(s.R, s.t + 1, failed, s.pmf)
+    is gone; its `share` of linked sessions stalls and retries after backoff."""
+    for s in range(Y.shape[1]):
+        moved = (Y[N, s] - Y[ST, s] - Y[PE, s]) * share
+        Y[ST, s] += moved
+        failed[0] += moved
 
 
-def admit_clients(s, limit: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def admit_clients(t, C, Wc, cpmf, limit, Y, up_weight, x, k, refused):
     """Clients whose backoff ended ask the gateway; at most `connect_rate_limit`·dt are admitted
     ('patches introduce limitations on connections'), the rest back off again. Admitted clients
-    become new sessions spread over the nodes that are up; each needs a presence link."""
-    due = s.C[:, s.t]
-    asked = due.sum(1)
-    admitted = np.minimum(asked, limit * (s.up_weight.sum(1) > 0))
-    ok = np.divide(admitted, asked, out=np.zeros(s.B), where=asked > 0)
-    s.Wc -= due
-    refused = due * (1.0 - ok)[:, None]
-    schedule(s.C, s.t + 1, refused, s.cpmf)
-    s.Wc[:, 1:] += refused[:, :-1]
-    s.Wc[:, -1] += refused[:, -1]
-    new = admitted[:, None] * s.up_weight
-    s.Y[:, N] += new
+    become new sessions on the nodes that are up; each needs a presence link to be ready."""
+    asked = 0.0
+    for lvl in range(C.shape[1]):
+        asked += C[t, lvl]
+    if asked == 0.0:
+        return 0.0
+    admitted = min(asked, limit) if x[NODES_UP] > 0 else 0.0
+    ok = admitted / asked
+    for lvl in range(C.shape[1]):
+        refused[lvl] = C[t, lvl] * (1.0 - ok)
+        Wc[lvl] -= C[t, lvl]
+        Wc[min(lvl + 1, C.shape[1] - 1)] += refused[lvl]
+    schedule(C, t, refused, cpmf)
     # fast-fail: a new session is ready at once, without presence data ('fast-fail mechanism')
-    s.Y[:, ST] += new * s.fast_fail
-    s.Y[:, PE] += new * (1.0 - s.fast_fail)
+    ready = ST if k[FAST_FAIL] > 0 else PE
+    for s in range(Y.shape[1]):
+        Y[N, s] += admitted * up_weight[s]
+        Y[ready, s] += admitted * up_weight[s]
     return admitted
 
 
-def send_link_requests(s, new_sessions: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def send_link_requests(t, R, new_sessions, x, k, sent, failed):
     """Unlinked sessions whose backoff ended, and new sessions, ask presence for a link. With an
     in-flight limit ('a hard limit to the number of in-flight connections') requests beyond
-    the semaphore fail locally at once and back off. Returns the requests sent, per level."""
-    asking = s.R[:, s.t].copy()
-    asking[:, 0] += new_sessions
-    total = asking.sum(1)
-    room = np.maximum(s.inflight_cap * s.nodes_up - s.fresh_live, 0.0)
-    ok = np.minimum(np.divide(room, total, out=np.ones(s.B), where=total > 0), 1.0)
-    sent = asking * ok[:, None]
-    s.failed += asking - sent
-    s.attempts = total
-    return sent
+    the semaphore fail locally at once and back off."""
+    total = new_sessions
+    for lvl in range(R.shape[1]):
+        total += R[t, lvl]
+    room = max(k[INFLIGHT] * x[NODES_UP] - x[FRESH], 0.0)
+    ok = 1.0 if total <= room else room / total
+    for lvl in range(R.shape[1]):
+        asking = R[t, lvl] + (new_sessions if lvl == 0 else 0.0)
+        sent[lvl] = asking * ok
+        failed[lvl] += asking - sent[lvl]
+    x[ATTEMPTS] = total
+    return total * ok
 
 
-def serve_presence(s, sent: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """Presence serves background traffic of linked sessions first, then link requests FIFO.
-    A request older than `rpc_timeout_s` was abandoned by its session, which retries after
-    backoff, 'but the presence node still spends capacity on it' at the head of the queue:
-    wasted work that keeps the overload going after its trigger. Returns links made."""
-    t, B = s.t, s.B
-    total = sent.sum(1)
-    s.sent_row[:, t % s.window] = sent
-    lo = s.Ahist[:, max(t - s.tq + 1, 0)]  # arrivals before `lo` are stale (older than timeout)
-    s.Acum += total
-    s.Ahist[:, t + 1] = s.Acum
-    s.fresh_live += total
-    linked_now = s.tot[:, N] - s.tot[:, ST] - s.tot[:, PE]
-    background = linked_now * s.bg_ops
-    budget = np.maximum(capacity - background, 0.0) * s.dt
-    s0 = s.Scum
-    s1 = np.minimum(s0 + budget, s.Acum)
-    fresh_before = s.Acum - np.maximum(s0, lo)
-    served_fresh = np.maximum(s1 - np.maximum(s0, lo), 0.0)
-    live_share = np.divide(s.fresh_live, fresh_before, out=np.zeros(B), where=fresh_before > 0)
-    links = served_fresh * live_share
-    # the oldest fresh cohort times out at the end of this step; its live part retries
-    nxt = s.Ahist[:, max(t - s.tq + 2, 0)] if s.tq > 1 else s.Acum
-    timed_out = np.maximum(nxt - np.maximum(lo, s1), 0.0) * live_share
-    row = s.sent_row[:, (t - s.tq + 1) % s.window]
-    row_total = row.sum(1)
-    share = np.divide(timed_out, row_total, out=np.zeros(B), where=row_total > 0)
-    s.failed += row * np.minimum(share, 1.0)[:, None]
-    s.fresh_live = np.maximum(s.fresh_live - links - timed_out, 0.0)
-    s.Scum = s1
-    s.goodput = (np.minimum(background, capacity) + links / s.dt)
-    s.offered = background + total / s.dt
+@njit(cache=True)
+def serve_presence(t, sent_total, capacity, linked, Ahist, sent_row, x, k, failed):
+    """Presence serves the background traffic of linked sessions first, then link requests
+    FIFO. A request older than `rpc_timeout_s` has been abandoned by its session, which retries
+    after backoff, but still costs capacity when it reaches the head of the queue: wasted work
+    that keeps the overload going after its trigger ('millions of processes reconnecting
+    quickly overloaded the remaining presence servers'). Returns the links made."""
+    tq = int(k[TQ])
+    dt = k[DT]
+    lo = Ahist[max(t - tq + 1, 0)]  # requests that arrived before `lo` are stale
+    x[ACUM] += sent_total
+    Ahist[t + 1] = x[ACUM]
+    x[FRESH] += sent_total
+    background = linked * k[BG_OPS]
+    s0 = x[SCUM]
+    s1 = min(s0 + max(capacity - background, 0.0) * dt, x[ACUM])
+    head = max(s0, lo)
+    fresh = x[ACUM] - head
+    live = x[FRESH] / fresh if fresh > 0 else 0.0  # requests of crashed sessions are orphans
+    links = max(s1 - head, 0.0) * live
+    # the oldest fresh cohort (arrived tq-1 steps ago) times out at the end of this step
+    nxt = Ahist[max(t - tq + 2, 0)] if tq > 1 else x[ACUM]
+    timed_out = max(nxt - max(lo, s1), 0.0) * live
+    row = sent_row[(t - tq + 1) % sent_row.shape[0]]
+    cohort = 0.0
+    for lvl in range(row.shape[0]):
+        cohort += row[lvl]
+    if cohort > 0 and timed_out > 0:
+        share = min(timed_out / cohort, 1.0)
+        for lvl in range(row.shape[0]):
+            failed[lvl] += row[lvl] * share
+    x[FRESH] = max(x[FRESH] - links - timed_out, 0.0)
+    x[SCUM] = s1
+    x[GOODPUT] = min(background, capacity) + links / dt
+    x[OFFERED] = background + sent_total / dt
+    x[DEMAND] = background
     return links
 
 
-def link_sessions(s, links: np.ndarray) -> None:
-    """Links made go to the unlinked sessions of every node in proportion (mean field); a stalled
-    session that gets its link flushes its buffer to its client."""
-    unlinked = s.tot[:, ST] + s.tot[:, PE]
-    frac = np.minimum(np.divide(links, unlinked, out=np.zeros(s.B), where=unlinked > 0), 1.0)
-    s.delivered += s.tot[:, BUF] * frac
-    s.Y[:, ST:] *= (1.0 - frac)[:, None, None]
+@njit(cache=True)
+def update_nodes(Y, links, unlinked, send, x, k):
+    """Per node: links made go to its unlinked sessions in proportion (mean field), and a
+    stalled session that gets its link flushes its buffer to its client. Every ready session
+    receives `event_rate` events/s; a linked (or fast-fail) one delivers them, a stalled one
+    queues them 'in memory (an intended behavior of our sessions service)'. Buffer policy
+    drop-oldest keeps at most `buffer_limit` events per stalled session.
+    Returns the first node whose buffers overflow under the disconnect policy, or -1."""
+    frac = min(links / unlinked, 1.0) if unlinked > 0 else 0.0
+    per_session = k[EVENT_RATE] * send * k[DT]
+    stalls = 1.0 - k[FAST_FAIL]
+    overflow = -1
+    for s in range(Y.shape[1]):
+        x[DELIVERED] += Y[BUF, s] * frac
+        Y[ST, s] *= 1.0 - frac
+        Y[PE, s] *= 1.0 - frac
+        Y[BUF, s] *= 1.0 - frac
+        ready = Y[N, s] - Y[PE, s]
+        stalled = Y[ST, s] * stalls
+        x[PRODUCED] += ready * per_session
+        x[DELIVERED] += (ready - stalled) * per_session
+        Y[BUF, s] += stalled * per_session
+        excess = Y[BUF, s] - Y[ST, s] * k[BUF_LIMIT]
+        if excess > 0:
+            if k[POLICY] == DROP_OLDEST:
+                Y[BUF, s] -= excess
+                x[DROPPED] += excess
+            elif k[POLICY] == DISCONNECT and overflow < 0:
+                overflow = s
+    return overflow
 
 
-def produce_events(s, send: np.ndarray) -> None:
-    """Every ready session receives `event_rate` events/s. A linked (or fast-fail) session
-    delivers them; a stalled one 'queu[es] events in memory'."""
-    per_session = s.event_rate * send * s.dt
-    ready = s.tot[:, N] - s.tot[:, PE]
-    stalled = s.tot[:, ST] * s.stalls
-    s.produced += ready * per_session
-    s.delivered += (ready - stalled) * per_session
-    s.Y[:, BUF] += s.Y[:, ST] * (per_session * s.stalls)[:, None]
-
-
-def limit_buffers(s) -> np.ndarray:
-    """drop-oldest: a session keeps at most `buffer_limit` events, older ones are dropped.
-    Returns per node the excess that the disconnect policy acts on."""
-    Y = s.Y
-    excess = np.maximum(Y[:, BUF] - Y[:, ST] * s.buffer_limit, 0.0)
-    dropped = excess * s.drop_oldest
-    Y[:, BUF] -= dropped
-    s.dropped += dropped.sum(1)
-    return excess * s.disconnect
-
-
-def node_memory(s) -> np.ndarray:
+@njit(cache=True)
+def memory_kb(Y, s, k):
     """'Once the event queues on these session nodes reached a limit, they ran out of available
     memory and crashed': memory = sessions x session_base_kb + buffered events x event_kb."""
-    return np.matmul(s.mem_coef, s.Y)[:, 0]  # (B, S) in KB
+    return Y[N, s] * k[BASE_KB] + Y[BUF, s] * k[EVENT_KB]
 
 
-def drop_sessions(s, b: int, nodes: np.ndarray, lost: bool) -> None:
-    """Sessions on `nodes` of scenario `b` end (crash, disconnect, reboot): their buffered events
-    are lost (crash) or dropped (policy, reboot), their clients go offline and reconnect after
-    client backoff, and their pending link retries leave the ring."""
-    Y = s.Y[b]
-    users = Y[N, nodes].sum()
-    events = Y[BUF, nodes].sum()
-    unlinked_gone = (Y[ST, nodes] + Y[PE, nodes]).sum()
-    unlinked_all = Y[ST].sum() + Y[PE].sum()
-    if unlinked_all > 0:
-        keep = 1.0 - min(unlinked_gone / unlinked_all, 1.0)
-        s.R[b, s.t + 1 :] *= keep
-        s.fresh_live[b] *= keep  # their queued requests stay, orphaned: still cost capacity
+@njit(cache=True)
+def end_sessions(t, first, Y, s, sessions, R, C, Wc, cpmf, x, lost, failed_c):
+    """`sessions` stalled-or-all sessions of node s end (crash, disconnect, reboot). Their
+    buffered events are lost (crash: 'they ran out of available memory and crashed') or dropped
+    (policy, reboot); their clients reconnect after client backoff; their link retries leave
+    the ring and their queued requests stay in the queue as orphans that still cost capacity."""
+    everyone = sessions >= Y[N, s]
+    gone_unlinked = Y[ST, s] + Y[PE, s] if everyone else Y[ST, s]
+    unlinked = 0.0
+    for i in range(Y.shape[1]):
+        unlinked += Y[ST, i] + Y[PE, i]
+    if unlinked > 0 and gone_unlinked > 0:
+        keep = 1.0 - min(gone_unlinked / unlinked, 1.0)
+        R[first:] *= keep
+        x[FRESH] *= keep
     if lost:
-        s.lost[b] += events
+        x[LOST] += Y[BUF, s]
     else:
-        s.dropped[b] += events
-    Y[:, nodes] = 0.0
-    failed = np.zeros((s.B, s.Kc))
-    failed[b, 0] = users
-    schedule(s.C, s.t + 1, failed, s.cpmf)
-    s.Wc[b, 1] += users
+        x[DROPPED] += Y[BUF, s]
+    Y[N, s] -= sessions
+    Y[ST, s] = 0.0
+    Y[BUF, s] = 0.0
+    if everyone:
+        Y[N, s] = 0.0
+        Y[PE, s] = 0.0
+    failed_c[:] = 0.0
+    failed_c[0] = sessions
+    schedule(C, t, failed_c, cpmf)
+    Wc[1] += sessions
+    x[CLIENTS] = 1.0
+
+
+@njit(cache=True)
+def clear_presence_queue(x, failed):
+    """Presence restarted: its queue is emptied; the live requests in it fail and retry."""
+    failed[0] += x[FRESH]
+    x[FRESH] = 0.0
+    x[SCUM] = x[ACUM]
