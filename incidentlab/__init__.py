@@ -64,8 +64,9 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'incidentlab' has no attribute {name!r}")
     mod = import_module(module)
-    # a module is exported as itself, except `presets`: the name -> Scenario mapping inside it
-    value = mod if module.endswith("." + name) and name != "presets" else getattr(mod, name)
+    # a module is exported as itself, except `presets` (the mapping) and `sweep` (the function)
+    value = (mod if module.endswith("." + name) and name not in ("presets", "sweep")
+             else getattr(mod, name))
     globals()[name] = value
     return value
 
