@@ -86,3 +86,108 @@ def test_recurrences(events):
         check.lesson1.recurrences(events)
     with pytest.raises(CheckError, match="int"):
         check.lesson1.recurrences(2.0)
+
+
+def test_herd_size():
+    p = il.Params()
+    assert check.lesson2.herd_size(p.users / p.presence_nodes)
+    fb = check.lesson2.herd_size(p.users)
+    assert not fb and "every user" in _hints(fb)
+    with pytest.raises(CheckError, match="number of sessions"):
+        check.lesson2.herd_size("a third")
+
+
+def test_first_wave_rate():
+    p = il.Params()
+    herd = p.users / p.presence_nodes
+    fb = check.lesson2.first_wave_rate(herd / check.FIRST_WAVE_BASE_S)
+    assert fb and any("capacity" in r or "serve" in r for r in fb.right)
+    fb = check.lesson2.first_wave_rate(herd)
+    assert not fb and "no jitter" in _hints(fb)
+    fb = check.lesson2.first_wave_rate(herd / (check.FIRST_WAVE_BASE_S / 2))
+    assert not fb and "equal jitter" in _hints(fb)
+
+
+def test_calm_herd():
+    fb = check.lesson2.calm_herd(il.Params(reconnect_jitter="full", reconnect_base_s=10.0,
+                                           reconnect_cap_s=120.0))
+    assert fb and "no session node runs out of memory" in " ".join(fb.right)
+    fb = check.lesson2.calm_herd(il.Params(reconnect_jitter="full"))
+    assert not fb and "still runs out of memory" in _hints(fb)
+    fb = check.lesson2.calm_herd(il.Params())
+    assert not fb and "unchanged" in _hints(fb)
+    fb = check.lesson2.calm_herd(il.Params(fast_fail=True))
+    assert not fb and "fast_fail" in _hints(fb)
+    with pytest.raises(CheckError, match=r"il\.Params"):
+        check.lesson2.calm_herd({"reconnect_jitter": "full"})
+
+
+def test_time_to_oom_by_hand():
+    p = il.Params()
+    sessions = p.users / p.session_nodes
+    free = p.node_memory_gb * 1e6 - sessions * p.session_base_kb
+    fill = sessions / p.presence_nodes * p.event_rate * p.event_kb
+    assert check.lesson3.time_to_oom_by_hand(free / fill)
+    fb = check.lesson3.time_to_oom_by_hand(p.node_memory_gb * 1e6 / fill)
+    assert not fb and "idle sessions" in _hints(fb)
+    fb = check.lesson3.time_to_oom_by_hand(free / fill / 60)
+    assert not fb and "minutes" in _hints(fb)
+
+
+def test_time_to_oom_by_model():
+    first = il.simulate(il.presets["march-2017"]).outcome.first_oom_s
+    assert check.lesson3.time_to_oom_by_model(first)
+    fb = check.lesson3.time_to_oom_by_model(first / 60)
+    assert not fb and "minutes" in _hints(fb)
+
+
+def test_buffer_limit():
+    boundary = check._buffer_boundary()
+    fb = check.lesson3.buffer_limit(boundary)
+    assert fb and "dropped on purpose" in " ".join(fb.right)
+    fb = check.lesson3.buffer_limit(boundary * 2)
+    assert not fb and "too high" in _hints(fb)
+    fb = check.lesson3.buffer_limit(max(1, boundary // 4))
+    assert not fb and "larger limit" in _hints(fb)
+    with pytest.raises(CheckError, match="int >= 1"):
+        check.lesson3.buffer_limit(0)
+
+
+REPORT = """\
+Timeline
+09:12 - A configuration change lowers the cache TTL and causes checkout errors.
+09:17 - The error-rate alert fires and pages the on-call engineer.
+09:30 - The on-call engineer identifies the TTL change as the cause.
+09:34 - The configuration change is rolled back.
+09:55 - Checkout error rate is back to normal.
+"""
+
+
+def test_own_events_spots_a_wrong_zone_and_date():
+    right = il.parse_report(REPORT, date=check.OWN_DATE, tz=check.OWN_TZ)
+    assert check.lesson7.own_events(right, report=REPORT)
+    fb = check.lesson7.own_events(il.parse_report(REPORT, date=check.OWN_DATE, tz="UTC"),
+                                  report=REPORT)
+    assert not fb and "zone" in _hints(fb)
+    fb = check.lesson7.own_events(il.parse_report(REPORT, date="2024-12-03", tz=check.OWN_TZ),
+                                  report=REPORT)
+    assert not fb and "dates" in _hints(fb)
+    with pytest.raises(CheckError, match="report=report"):
+        check.lesson7.own_events(right)
+
+
+def test_own_kinds_and_time_to_detect():
+    own = il.parse_report(REPORT, date=check.OWN_DATE, tz=check.OWN_TZ)
+    clock = pl.col("time").dt.strftime("%H:%M")
+    fixed = own.with_columns(
+        pl.when(clock == "09:12").then(pl.lit("trigger"))
+        .when(clock == "09:30").then(pl.lit("diagnosis"))
+        .otherwise(pl.col("kind")).alias("kind"))
+    assert check.lesson7.own_kinds(fixed, report=REPORT)
+    half = own.with_columns(pl.when(clock == "09:12").then(pl.lit("trigger"))
+                            .otherwise(pl.lit("detection")).alias("kind"))
+    fb = check.lesson7.own_kinds(half, report=REPORT)
+    assert not fb and "09:30" in _hints(fb)
+    assert check.lesson7.own_time_to_detect(5, report=REPORT)
+    fb = check.lesson7.own_time_to_detect(18, report=REPORT)
+    assert not fb and "diagnosis" in _hints(fb)
