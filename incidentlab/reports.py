@@ -3,12 +3,13 @@
 The parser reads prose, not one vendor's layout. It finds every clock time (24-hour, 12-hour,
 ISO), gives it a date (same clause, a heading or an earlier sentence, rolled past midnight,
 or `date=`) and a zone (after the time, an "All times are PDT" line, or `tz=`), cuts the text
-into one clause per time, and labels each clause with keyword rules (`KIND_RULES`,
-`SERVICE_NAMES`). Statuspage updates ("Posted Mar 20, 2017 - 16:54 PDT" after the body, or a
+into one clause per time, and labels each clause with keyword rules (`KIND_CUES`,
+`SERVICE_CUES`). Statuspage updates ("Posted Mar 20, 2017 - 16:54 PDT" after the body, or a
 status word such as "Resolved" before it) become `status_update` rows.
 
-Limits (documented so a caller can rely on them): texts above `MAX_BYTES` (10 MiB) are
-rejected; everything below parses in well under a second per megabyte.
+Limits (documented so a caller can rely on them): texts above `MAX_BYTES` (10 MiB) and texts
+with more clock times than `MAX_TIMES` + `MAX_TIMES_PER_KIB` per KiB (logs, not reports) are
+rejected with a ReportParseError; everything else parses in well under a second per megabyte.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ import polars as pl
 from incidentlab.errors import ReportParseError
 
 MAX_BYTES = 10 * 1024 * 1024
+# A report, not a log: at most this many times, plus this many per KiB of text. Discord's report
+# has 3 per KiB; a dense "HH:MM - text" timeline about 30 per KiB over its first thousand lines.
+MAX_TIMES = 1000
+MAX_TIMES_PER_KIB = 5
 KINDS = (
     "trigger", "impact", "detection", "diagnosis",
     "mitigation", "recovery", "communication", "followup",
@@ -64,70 +69,111 @@ ZONE_NAMES: dict[str, int | str] = {
 _FRACTIONAL_ZONES = {330: "Asia/Kolkata", 345: "Asia/Kathmandu", 570: "Australia/Darwin",
                      -210: "America/St_Johns", 630: "Australia/Adelaide"}
 
-# Kind rules, tried in this order on the clause holding the time (then on the whole event text);
-# the first kind with a matching pattern wins. Communication comes first because a status
-# page "updated to say service has recovered" is communication, not recovery; detection and
-# diagnosis before mitigation/trigger because "isolated to the CPU soft locks" is a diagnosis.
-KIND_RULES: tuple[tuple[str, str], ...] = (
-    ("communication", r"status ?page|status update|support team|customers? (?:were|was) "
-     r"(?:notified|informed)|tweet|announce|posted an? (?:update|notice)|notif(?:y|ied) "
-     r"(?:our |the )?(?:users|customers)|incident (?:was )?declared publicly"),
-    ("followup", r"action items?|going forward|in the future|post-?mortem|long[- ]term|"
-     r"to prevent (?:this|a|it|such|recurrence)|remediation"),
-    ("detection", r"\bnotic(?:e|ed|es|ing)\b|\bdetect(?:ed|s)?\b|\balert(?:s|ed)?\b(?! our)|"
-     r"\bpaged?\b|\bpager\b|became aware|(?:began|begin|started|start) (?:to )?investigat|"
-     r"investigation (?:began|started)|reported (?:by|that)|users? report|on-?call"),
-    ("diagnosis", r"\bisolated\b|\bidentified\b|root cause|\btraced\b|\bdetermined\b|"
-     r"found (?:that|the)|pinpoint|narrowed|diagnos|\bconfirmed\b|realized|discovered"),
-    ("recovery", r"\brecovered\b|\brestored\b|back to normal|back online|"
-     r"\bresolved\b|\breconnected\b|fully operational|operating normally|healthy again|"
-     r"error rates? (?:returned|dropped)|\bcaught up\b|\bcompleted recovery\b"),
-    ("mitigation", r"\breboot|\brestart|\bdisabl|\benabl|\bpatch|roll(?:ed|ing)? ?back|"
-     r"\brevert|\bdeploy|roll(?:ed|ing)? ?out|\bfail(?:ed)? ?over\b|\bscal(?:e|ed|ing) "
-     r"(?:up|out)|\bshed\b|throttl|rate[- ]limit|\bblock(?:ed)?\b|\bdrain|\breroute|"
-     r"\bmitigat|\bworkaround|\bpromot|\bkill(?:ed)?\b|\bcordon|\bpaus(?:e|ed)\b|"
-     r"\bredirect|\bdecision to\b|\bwork on\b|\bprovision"),
-    ("trigger", r"soft[- ]?locks?|lock ?ups?|\bdisconnect(?:ed|s)?\b|netsplit|split[- ]brain|"
-     r"\bpartition|went down|\bfail(?:ed|s)\b|\bfault\b|power (?:loss|outage)|misconfigur|"
-     r"accidental|mistaken|\bdeleted\b|\bremoved\b|loss of connectivity|"
-     r"caused the outage|\btrigger(?:ed|s)?\b|\bexpired\b|\bcorrupt"),
-    ("impact", r"\bcrash|\boom\b|out of memory|overload|degrad|\berrors?\b|latency|"
-     r"unavailable|outage|cascad|stall|\bdown\b|timeouts?|\bslow|unable|backlog|queu"),
-)
-_KIND_RES = tuple((kind, re.compile(rx, re.I)) for kind, rx in KIND_RULES)
-# Narrative actions after the incident ended (last recovery or resolved update) are followups.
-_AFTER_INCIDENT_RE = re.compile(r"deploy|roll(?:ed)? ?out|upgrade|\bfix|\bchange|patch|added",
-                                re.I)
+# Text is matched as cues: lower-case it, turn every run of non-letters/digits into one space,
+# pad with spaces, then look for each cue as a substring. A leading space means "a word starts
+# here", a trailing space "a word ends here": " notice" matches notice/noticed/notices.
 
-# Service name -> pattern. Matched on the event text; reported in order of first mention.
-SERVICE_NAMES: dict[str, str] = {
-    "presence": r"\bpresence\b",
-    "sessions": r"\bsessions?\b",
-    "api": r"\bapi\b",
-    "clients": r"\bclients?\b",
-    "dms": r"\bdms?\b|direct messages?",
-    "messages": r"(?<!direct )\bmessag(?:e|es|ing)\b|\bmsgs\b",
-    "status_page": r"status ?page",
-    "support": r"\bsupport\b",
-    "database": r"\bdatabases?\b|\bdb\d*\b|postgres|mysql|\breplica|\bprimary db",
-    "network": r"\bnetwork|\brouter|\bbgp\b|\bfib(?:er|re)\b|optical|\bbackbone",
-    "gateway": r"\bgateways?\b",
-    "hypervisor": r"hypervisor|\bvms?\b|virtual machine|physical host",
-    "cloud": r"google cloud|\bgcp\b|\baws\b|\bazure\b|cloud provider",
-    "storage": r"\bstorage\b|\bs3\b|\bdisks?\b|\bvolumes?\b",
-    "dns": r"\bdns\b",
-    "cdn": r"\bcdn\b|\bedge\b",
-    "load_balancer": r"load ?balanc",
-    "cache": r"\bcache|memcache|\bredis\b",
-    "git": r"\bgit\b|repositor",
-    "web": r"\bwebsite|\bweb (?:servers?|app|ui|front)|\bfrontend",
-    "auth": r"\bauth\w*|\blog ?ins?\b|\bsign[- ]?in",
-    "queue": r"\bqueue(?:ing)? (?:servers?|service)|message queue|\bkafka\b|job queue",
-    "backup": r"\bbackups?\b|\bsnapshots?\b",
-    "webhooks": r"\bwebhooks?\b",
+# Kind cues, tried in this order on the clause holding the time (then on the whole event text);
+# the first kind with a cue present wins. The order settles the overlaps:
+# - communication first: a status page "updated to say service has recovered" is communication;
+# - detection, then recovery, then diagnosis: "operation of all systems had been confirmed"
+#   is a recovery, "isolated to the CPU soft locks" a diagnosis, not a trigger;
+# - unmistakable trigger cues (soft lock, partition, "deploys a", spam) before mitigation, the
+#   weak ones (disconnect, removed) after it: "engineers attempt to reboot ..., however this
+#   causes further issues" is an action;
+# - impact last. A clause with no cue takes the kind of the clause before it in the same
+#   sentence ("..., and start this process at 16:24"), else `impact`.
+KIND_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("communication", (" status page", " statuspage", " status update", " support team",
+                       " customers were notified", " customers were informed", " tweet",
+                       " announce", " posted an update", " notified users",
+                       " notified customers", " notify users", " notify customers",
+                       " health dashboard", " twitter")),
+    ("followup", (" action item", " going forward", " in the future", " postmortem",
+                  " post mortem", " long term", " to prevent this", " to prevent it ",
+                  " to prevent such", " to prevent recurrence", " remediation")),
+    ("detection", (" notice", " detect", " alerts ", " alerted", " alert fired", " alarm",
+                   " paged", " page went", " pager", " became aware", " sees ",
+                   " began investigat",
+                   " begin investigat", " started investigat", " start investigat",
+                   " began to investigat", " started to investigat", " investigation began",
+                   " investigation started", " reported by", " reported that",
+                   " user report", " users report", " customer report",
+                   " monitoring showed", " monitoring detected")),
+    ("recovery", (" recovered", " restored", " back to normal", " back online", " resolved",
+                  " reconnected", " fully operational", " operating normally",
+                  " healthy again", " error rate returned", " error rates returned",
+                  " error rates dropped", " error rate dropped", " caught up",
+                  " restoration complete", " completed restoration", " had been processed",
+                  " backlog is cleared", " backlog was cleared")),
+    ("diagnosis", (" isolated", " identified", " root cause", " traced", " determined",
+                   " found that", " found the", " found a ", " finds ", " pinpoint",
+                   " narrowed", " diagnos", " confirm", " realized", " discovered")),
+    ("trigger", (" soft lock", " softlock", " lock up", " lockup", " netsplit", " split brain",
+                 " partition", " misconfigur", " accidental", " mistake", " by mistake",
+                 " deploys a", " deployed a change", " pushed a", " introduced a",
+                 " bad deploy", " spam", " ddos", " power loss", " power outage",
+                 " loss of connectivity", " caused the outage")),
+    ("mitigation", (" reboot", " restart", " disabl", " enabl", " patch", " rolled back",
+                    " roll back", " rolling back", " rollback", " revert", " deploy",
+                    " rolled out", " roll out", " rolling out", " rollout", " failover",
+                    " fail over", " failed over", " scaled up", " scale up", " scaling up",
+                    " scaled out", " scale out", " shed ", " throttl", " rate limit",
+                    " block", " drain", " reroute", " mitigat", " workaround", " promot",
+                    " kill", " cordon", " paus", " restoring", " redirect", " decision to",
+                    " work on ", " provision")),
+    ("trigger", (" disconnect", " went down", " fault ", " deleted ", " removed ", " trigger",
+                 " expired", " corrupt", " high load", " surge", " spike")),
+    ("impact", (" failed ", " fails ", " failing ", " crash", " oom ", " out of memory",
+                " overload", " degrad", " error ", " errors ", " latency", " unavailable",
+                " outage", " cascad", " stall", " down ", " timeout", " timed out", " slow",
+                " unable", " backlog", " queu")),
+)
+# Narrative actions after the incident ended (last recovery or resolved update) are followups.
+_AFTER_INCIDENT_CUES = (" deploy", " rolled out", " rollout", " upgrade", " fix", " change",
+                        " patch", " added")
+
+# Service vocabulary: name -> cues, matched on the event text (where "direct message(s)" reads
+# as "dm", so DMs are not also "messages"); names are listed in order of first mention.
+SERVICE_CUES: dict[str, tuple[str, ...]] = {
+    "presence": (" presence ",),
+    "sessions": (" session ", " sessions "),
+    "api": (" api ", " apis "),
+    "clients": (" client ", " clients "),
+    "dms": (" dm ", " dms "),
+    "messages": (" message ", " messages ", " messaging ", " msgs "),
+    "status_page": (" status page", " statuspage"),
+    "support": (" support ",),
+    "database": (" database", " db ", " db1 ", " db2 ", " postgres", " mysql", " replica"),
+    "network": (" network", " router", " bgp ", " fiber", " fibre", " optical", " backbone"),
+    "gateway": (" gateway",),
+    "hypervisor": (" hypervisor", " vm ", " vms ", " virtual machine", " physical host"),
+    "cloud": (" google cloud", " gcp ", " aws ", " azure ", " cloud provider"),
+    "storage": (" storage ", " s3 ", " disk ", " disks ", " volume ", " volumes "),
+    "dns": (" dns ",),
+    "cdn": (" cdn ", " edge "),
+    "load_balancer": (" load balanc", " loadbalanc"),
+    "cache": (" cache", " memcache", " redis "),
+    "git": (" git ", " repositor"),
+    "web": (" website", " web server", " web app", " web ui", " web front", " frontend"),
+    "auth": (" auth ", " authentication", " authorization", " oauth", " login", " log in",
+             " sign in"),
+    "queue": (" message queue", " job queue", " kafka ", " queue server", " queue service"),
+    "backup": (" backup", " snapshot"),
+    "webhooks": (" webhook",),
 }
-_SERVICE_RE = re.compile(
-    "|".join(f"(?P<{name}>{rx})" for name, rx in SERVICE_NAMES.items()), re.I)
+_SERVICE_OF_CUE = {cue: name for name, cues in SERVICE_CUES.items() for cue in cues}
+_SERVICE_CUE_RE = re.compile(  # zero-width, so cues that share a space all match
+    "(?=(" + "|".join(re.escape(c) for c in sorted(_SERVICE_OF_CUE, key=len, reverse=True))
+    + "))")
+_NON_WORD_RE = re.compile(r"[^a-z0-9]+")
+_DM_RE = re.compile(r"direct messages?")
+
+
+def _cue_text(text: str) -> str:
+    """Text as cues see it: lower case, one space between words, padded."""
+    return f" {_NON_WORD_RE.sub(' ', _DM_RE.sub('dm', text.lower()))} "
+
 
 # Status inference from an update body, strongest first.
 _STATUS_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -137,7 +183,7 @@ _STATUS_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("monitoring", re.compile(r"\bmonitor(?:ing)?\b|fix has been (?:implemented|deployed)|"
                               r"recovering|seeing (?:improvement|recovery)", re.I)),
     ("identified", re.compile(r"\bidentified\b|\bisolated\b|root cause|\bdue to\b|caused by|"
-                              r"working on (?:a )?fix|implementing|restart|reboot|rolling "
+                              r"work(?:ing)? on (?:a )?fix|implementing|restart|reboot|rolling "
                               r"(?:out|back)", re.I)),
     ("investigating", re.compile(r"investigat|looking into|aware of|experiencing", re.I)),
 )
@@ -169,10 +215,16 @@ _DATE_RE = re.compile(
     rf"|\b(?P<ay>(?:19|20)\d\d)\s+{_MONTH.format(g='am')}\s+{_DAY.format(g='ad')}"
     rf"|\b{_MONTH.format(g='bm')}\s+{_DAY.format(g='bd')}(?:,?\s+(?P<by>(?:19|20)\d\d)\b)?"
     rf"|\b{_DAY.format(g='cd')}\s+(?:of\s+)?{_MONTH.format(g='cm')}(?:,?\s+(?P<cy>(?:19|20)\d\d)\b)?"
-    r"|\b(?:on\s+)?(?P<wd>mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\b"
-    r"|\b(?P<next>(?:the\s+)?(?:next|following)\s+(?:day|morning))\b",
+    r"|\b(?P<wd>mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\b"
+    r"|\b(?P<next>(?:next|following)\s+(?:day|morning))\b",
     re.I,
 )
+# Where a date can start (on the ASCII-lower-cased text); _DATE_RE is tried only there, which
+# keeps date finding linear and fast on long texts full of numbers.
+_DATE_HINT_RE = re.compile(
+    r"(?<![a-z0-9])(?:\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|"
+    r"sat|sun|next|following)")
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _ZONE_TOKEN = (r"(?P<{g}>(?-i:UTC|GMT)\s?[+-]\s?\d{{1,2}}(?::?\d\d)?|[+-](?:0\d|1[0-4]):?\d\d|"
                r"(?-i:" + "|".join(sorted((z for z in ZONE_NAMES if z.isupper() and z != "Z"),
@@ -182,15 +234,19 @@ _TIME_RE = re.compile(
     r"(?:(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d)(?:\.\d+)?)?"
     r"(?:\s?(?P<ap>[ap])\.?m\b\.?)?"
     r"|(?P<h12>1[0-2]|0?[1-9])\s?(?P<ap12>[ap])\.?m\b\.?)"
-    r"(?![\w:]|\.\d)"
+    r"(?!\w|[:.]\d)"
     rf"(?:\s?\(?{_ZONE_TOKEN.format(g='zone')}\)?)?"
     r"(?P<ish>-?ish\b)?",
     re.I,
 )
+# A zone-looking token: all caps (PDT, or an unknown "XYZ" to report), an offset, or IANA.
+_ZONE_WORD = (r"(?-i:[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d\d)?)?\b|[A-Z][A-Za-z_]+/[A-Za-z_/]+|"
+              r"Pacific|Eastern|Central|Mountain)|[+-]\d\d:?\d\d")
 _DOC_ZONE_RE = re.compile(
-    r"\b(?:all\s+)?times?\b(?:\s+[\w’']+){0,5}?\s+(?:are|is|in|listed\s+in|given\s+in|shown\s+in)"
-    r"\s+(?:in\s+)?(?:the\s+)?(?P<z>[A-Za-z][\w/+\-:]*)"
-    r"|\b(?:time\s*zone|timezone)\s*[:=]\s*(?P<z2>[A-Za-z][\w/+\-:]*)",
+    r"\b(?:all\s+)?times?\b(?:\s+[\w’']+){0,5}?\s+(?:are|is|in|listed\s+in|given\s+in|"
+    rf"shown\s+in)\s+(?:in\s+)?(?:the\s+)?(?P<z>{_ZONE_WORD})"
+    rf"|\b(?:time\s*zone|timezone)\s*[:=]\s*(?P<z2>{_ZONE_WORD})"
+    rf"|\ball\s+times\s*[:(,]?\s*(?P<z3>{_ZONE_WORD})\)",
     re.I,
 )
 _RANGE_GAP_RE = re.compile(r"^\s*(?:-|–|—|to|until|till|through|and)\s*$", re.I)
@@ -201,14 +257,20 @@ _LEAD_RE = re.compile(
     r"^(?:[\s,;:\-–—*•|#>()\[\]]|\d+\.|\b(?:and|then|but|at|by|around|about|approximately|"
     r"approx\.?|roughly|circa|on|from|between|until|till|shortly|just|after|before|since|"
     r"starting|beginning|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b|~)*$", re.I)
-_DURATION_AFTER_RE = re.compile(r"^\s*(?:hours?|hrs?|h\b|minutes?|mins?|of downtime)", re.I)
+# What may stand before the time of a timeline line ("- 2017/02/01 around 10:00: ...").
+_TIMELINE_HEAD_RE = re.compile(
+    r"^(?:[\s,;:\-–—*•|#>()\[\]_]|\d+\.|\b(?:around|about|approx\.?|approximately|circa|"
+    r"roughly)\b|~)*$", re.I)
+_NON_EVENT_AFTER_RE = re.compile(
+    r"^\s*(?:hours?|hrs?|h\b|minutes?|mins?|of downtime|(?:[A-Z]{2,4}\s+)?(?:daily|every|each|"
+    r"nightly|hourly))", re.I)
 _NON_EVENT_BEFORE_RE = re.compile(
     r"\b(?:every|each|daily|nightly|hourly|weekly|lasted|lasting|duration|for a total of|"
     r"will|expect(?:ed|s)?\s+to|eta|next\s+update|scheduled\s+(?:for|at))\b[^.;!?]*$", re.I)
 _CLAUSE_SEP_RE = re.compile(r"[,;]\s*(?:and|then|but|while)?\s+|\s+(?:and|then)\s+", re.I)
 _SENTENCE_END_RE = re.compile(r"[.!?…][\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n\s*\n")
-_NO_SPLIT_BEFORE = ("approx.", "e.g.", "i.e.", "etc.", "vs.", "mr.", "dr.", "inc.", "a.m.",
-                    "p.m.", "u.s.", "no.", "st.")
+_NO_SPLIT_BEFORE = frozenset(("approx.", "e.g.", "i.e.", "etc.", "vs.", "mr.", "dr.", "inc.",
+                              "a.m.", "p.m.", "u.s.", "no.", "st.", "ca."))
 _LIST_LINE_RE = re.compile(r"^\s*(?:[-*•|]|\d+[.)]\s|#+\s)")
 
 # --------------------------------------------------------------------------------------------
@@ -433,7 +495,7 @@ class _Mention:
     explicit_date: bool = False
     instant: dt.datetime | None = None  # aware
     seg_start: int = 0
-    leading: bool = False
+    score: int = 0  # 2: starts a timeline line, 1: leads its clause, 0: mid-sentence
     sentence: int = -1
     dropped: bool = False
 
@@ -457,6 +519,25 @@ class _Parser:
         self.base_date = base_date
         self.tz_arg = tz_arg
         self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        self.lower = text.translate(_LOWER)  # same length as text, so offsets agree
+
+    def _sentence_breaks(self) -> None:
+        """Every sentence break in the text once: (where the break starts, where the next
+        sentence starts). Abbreviations such as "approx." and "a.m." do not break."""
+        breaks = [(m.start(), m.end()) for m in _SENTENCE_END_RE.finditer(self.text)
+                  if _splits(self.text, m)]
+        self.break_starts = [b[0] for b in breaks]
+        self.break_ends = [b[1] for b in breaks]
+
+    def sentence_start(self, pos: int, floor: int) -> int:
+        """Start of the sentence holding `pos`, not before `floor`."""
+        i = bisect.bisect_right(self.break_ends, pos)
+        return max(floor, self.break_ends[i - 1]) if i else floor
+
+    def sentence_end(self, pos: int, ceiling: int) -> int:
+        """End of the sentence holding `pos` (after its full stop), not after `ceiling`."""
+        i = bisect.bisect_left(self.break_starts, pos)
+        return min(ceiling, self.break_starts[i] + 1) if i < len(self.break_starts) else ceiling
 
     def line_of(self, pos: int) -> int:
         return bisect.bisect_right(self.line_starts, pos)
@@ -473,12 +554,20 @@ class _Parser:
 
     def run(self) -> pl.DataFrame:
         self.doc_zone = self._document_zone()
+        self._sentence_breaks()
         mentions = self._mentions()
         if not mentions:
             raise self.fail(
                 "no times found in the report; an incident report needs timed events such as "
                 "'At 11:38 ...', '14:18 UTC - ...', '9:37AM PST' or 'Posted Mar 20, 2017 - "
                 "16:54 PDT'"
+            )
+        limit = MAX_TIMES + MAX_TIMES_PER_KIB * len(self.text) // 1024
+        if len(mentions) > limit:
+            raise self.fail(
+                f"report has {len(mentions):,} clock times in {len(self.text) / 1024:,.0f} KiB; "
+                f"the limit is {MAX_TIMES:,} plus {MAX_TIMES_PER_KIB} per KiB ({limit:,} here). "
+                "This looks like a log, not an incident report: pass the report's timeline only"
             )
         self.dates = self._date_mentions()
         self.doc_year = next((d[2] for d in self.dates if d[2] is not None), None)
@@ -495,12 +584,19 @@ class _Parser:
         narrative = [m for m in narrative if not m.dropped]
         rows = self._narrative_rows(narrative)
         rows += self._status_rows(postings, narrative)
+        self._first_trigger(rows)
         self._followups(rows)
         return self._frame(rows)
 
     def _document_zone(self) -> _Zone | None:
-        for m in _DOC_ZONE_RE.finditer(self.text):
-            token = m.group("z") or m.group("z2")
+        """The zone of an "All times within this document are PDT" line, if any."""
+        pos = self.lower.find("time")
+        while pos >= 0:
+            m = _DOC_ZONE_RE.search(self.text, max(0, pos - 4), pos + 120)
+            pos = self.lower.find("time", pos + 4)
+            if m is None:
+                continue
+            token = m.group("z") or m.group("z2") or m.group("z3")
             zone = _zone(token)
             if zone is not None:
                 return zone
@@ -524,7 +620,7 @@ class _Parser:
                 hour = hour % 12 + (12 if ap.lower() == "p" else 0)
             before = text[max(0, m.start() - 80): m.start()]
             after = text[m.end(): m.end() + 20]
-            if _DURATION_AFTER_RE.match(after) or _NON_EVENT_BEFORE_RE.search(before):
+            if _NON_EVENT_AFTER_RE.match(after) or _NON_EVENT_BEFORE_RE.search(before):
                 continue
             found.append(_Mention(
                 start=m.start(), end=m.end(), clock=hour * 60 + minute,
@@ -550,7 +646,14 @@ class _Parser:
     def _date_mentions(self) -> list[tuple[int, int, int | None, int, int, str]]:
         """(start, end, year|None, month, day, kind) for each absolute date; kind 'abs'."""
         out: list[tuple[int, int, int | None, int, int, str]] = []
-        for m in _DATE_RE.finditer(self.text):
+        taken = 0
+        for hint in _DATE_HINT_RE.finditer(self.lower):
+            if hint.start() < taken:
+                continue
+            m = _DATE_RE.match(self.text, hint.start())
+            if m is None:
+                continue
+            taken = m.end()
             g = m.groupdict()
             if g["wd"] or g["next"]:
                 out.append((m.start(), m.end(), None, 0, 0,
@@ -619,30 +722,28 @@ class _Parser:
         return not re.sub(r"[\s,\-–—:.()|*_]|posted|at|ago|\d+\s+\w+", "", rest, flags=re.I)
 
     def _paragraphs(self, narrative: list[_Mention]) -> None:
-        """Give each narrative time its paragraph: blank lines split; list items stand alone."""
-        text = self.text
+        """Give each narrative time its paragraph: blank lines and Posted lines split, and a
+        list item (or a line that starts with a time) starts a paragraph of its own."""
+        text, starts = self.text, self.line_starts
+        n = len(starts)
+        para_start = [0] * (n + 1)  # per 1-based line: first line of its paragraph (0 = none)
+        para_end: dict[int, int] = {}  # first line -> last line
+        current = 0
+        for number in range(1, n + 1):
+            start, end = self.line_span(number)
+            content = text[start:end]
+            if (not content.strip() or self._is_posting_line(number)
+                    or (len(content) < 40 and _STATUS_LINE_RE.match(content))):
+                current = 0
+                continue
+            if current == 0 or _is_item(content):
+                current = number
+            para_start[number] = current
+            para_end[current] = number
         for m in narrative:
-            line = m.line
-            start, end = self.line_span(line)
-            if not _is_item(text[start:end], m, start):
-                first = line
-                while first > 1:
-                    ps, pe = self.line_span(first - 1)
-                    prev = text[ps:pe]
-                    if not prev.strip() or _is_item(prev, None, ps) or self._is_posting_line(
-                            first - 1):
-                        break
-                    first -= 1
-                start = self.line_starts[first - 1]
-            last = line
-            while last < len(self.line_starts):
-                ns, ne = self.line_span(last + 1)
-                nxt = text[ns:ne]
-                if not nxt.strip() or _is_item(nxt, None, ns) or self._is_posting_line(last + 1):
-                    break
-                last += 1
-                end = ne
-            m.para = (start, end)
+            first = para_start[m.line] or m.line
+            last = para_end.get(first, m.line)
+            m.para = (starts[first - 1], self.line_span(last)[1])
 
     def _is_posting_line(self, line: int) -> bool:
         start, end = self.line_span(line)
@@ -661,8 +762,8 @@ class _Parser:
                      if m.posting else m.para[0])
             hi = mentions[i + 1].start if i + 1 < len(mentions) else len(self.text)
             hi = min(hi, self.line_span(m.line)[1] if m.posting else m.para[1],
-                     _sentence_end(self.text, m.end, hi))
-            lo = max(lo, _sentence_start(self.text, m.start, lo))
+                     self.sentence_end(m.end, hi))
+            lo = max(lo, self.sentence_start(m.start, lo))
             # carry every date mentioned before this clause
             while cursor < len(self.dates) and self.dates[cursor][0] < lo:
                 current = self._apply_date(self.dates[cursor], current, m) or current
@@ -696,12 +797,15 @@ class _Parser:
             if m.posting:
                 posting_dates.append((m.start, m.date))
         # times still undated take the date of the status update they sit in
+        # (an update reports the past: a clock later than its Posted clock is the day before)
+        block_starts = [p.block[0] for p in postings]
         for m in mentions:
-            if m.date is None:
-                for p in postings:
-                    if p.block[0] <= m.start < p.block[1] and p.mention.date is not None:
-                        m.date = p.mention.date
-                        break
+            i = bisect.bisect_right(block_starts, m.start) - 1
+            if m.date is None and i >= 0 and m.start < postings[i].block[1]:
+                posted = postings[i].mention
+                if posted.date is not None:
+                    back = 1 if m.clock > posted.clock else 0
+                    m.date = posted.date - dt.timedelta(days=back)
             if m.date is None:
                 raise self.fail(
                     f"no date found for {self.text[m.start:m.end].strip()!r} on line {m.line}; "
@@ -773,7 +877,7 @@ class _Parser:
         for (pstart, _pend), items in by_para.items():
             prev: _Mention | None = None
             for m in items:
-                sent_start = _sentence_start(text, m.start, pstart)
+                sent_start = self.sentence_start(m.start, pstart)
                 if prev is not None and prev.end > sent_start:
                     gap = text[(prev.end_mention or prev).end: m.start]
                     seps = list(_CLAUSE_SEP_RE.finditer(gap))
@@ -785,38 +889,41 @@ class _Parser:
                     m.sentence = sent_start
                 prefix = text[m.seg_start: m.start]
                 prefix_wo_dates = _DATE_RE.sub(" ", prefix)
-                m.leading = bool(_LEAD_RE.match(prefix_wo_dates)) or (
-                    self.line_starts[m.line - 1] == m.para[0]
-                    and not text[m.para[0]: m.start].strip(" \t-*•|#>[]()"))
+                line_head = text[self.line_starts[m.line - 1]: m.start]
+                if _TIMELINE_HEAD_RE.match(_DATE_RE.sub(" ", line_head)):
+                    m.score = 2
+                elif _LEAD_RE.match(prefix_wo_dates):
+                    m.score = 1
                 prev = m
 
     def _dedupe(self, narrative: list[_Mention]) -> None:
-        """A time restated mid-sentence (a summary) yields to the same time leading a clause."""
-        leading = {m.instant for m in narrative if m.leading}
+        """A time told twice is one event: a summary's mention yields to the timeline's. The
+        mention that starts a timeline line wins over one leading a clause ("At 13:56 ..."),
+        which wins over one mid-sentence ("recovered around 13:56"); equals are all kept."""
+        best: dict[dt.datetime, int] = {}
         for m in narrative:
-            if not m.leading and m.instant in leading:
-                m.dropped = True
+            best[m.instant] = max(best.get(m.instant, 0), m.score)
+        for m in narrative:
+            m.dropped = m.score < best[m.instant]
 
     def _narrative_rows(self, narrative: list[_Mention]) -> list[dict]:
         text = self.text
         rows: list[dict] = []
         # every time, kept or dropped, ends the text of the event before it
-        for i, m in enumerate(narrative):
-            nxt = narrative[i + 1] if i + 1 < len(narrative) else None
+        for m in narrative:
             end = m.para[1]
             cut = self._next_cut(m)
             if cut is not None:
                 end = min(end, cut)
-            if nxt is not None and nxt.para == m.para:
-                end = min(end, nxt.seg_start)
             start = m.para[0] if self._first_in_para(m) else m.seg_start
-            clause_end = min(end, _sentence_end(text, m.end, end))
+            clause_end = min(end, self.sentence_end(m.end, end))
             clause = text[m.seg_start: clause_end]
             body = _clean(text[start:end])
-            kind = _kind(clause) or _kind(body)
+            cues = _cue_text(body)
+            kind = _kind(_cue_text(clause)) or _kind(cues)
             rows.append({
                 "time": m.instant, "end": m.end_mention.instant if m.end_mention else None,
-                "source": "narrative", "kind": kind, "services": _services(body),
+                "source": "narrative", "kind": kind, "services": _services(cues),
                 "approximate": m.approximate, "status": None, "text": body, "line": m.line,
                 "_sentence": (m.para, m.sentence),
             })
@@ -828,17 +935,14 @@ class _Parser:
         return rows
 
     def _first_in_para(self, m: _Mention) -> bool:
-        return m.seg_start == m.sentence and not any(
-            o is not m and o.para == m.para and o.start < m.start for o in self._all_narr)
+        i = bisect.bisect_left(self._starts, m.start)
+        return m.seg_start == m.sentence and (i == 0 or self._all_narr[i - 1].para != m.para)
 
     def _next_cut(self, m: _Mention) -> int | None:
+        """Where the next time's clause (kept or dropped) begins, if in the same paragraph."""
         i = bisect.bisect_right(self._starts, m.start)
-        for o in self._all_narr[i:]:
-            if o.para != m.para:
-                return None
-            if o.seg_start > m.start:
-                return o.seg_start
-        return None
+        nxt = self._all_narr[i] if i < len(self._all_narr) else None
+        return nxt.seg_start if nxt is not None and nxt.para == m.para else None
 
     def _status_rows(self, postings: list[_Posting], narrative: list[_Mention]) -> list[dict]:
         rows = []
@@ -861,10 +965,21 @@ class _Parser:
                 body = body[:199].rstrip() + "…"
             rows.append({
                 "time": p.mention.instant, "end": None, "source": "status_update",
-                "kind": "communication", "services": _services(body), "approximate": False,
-                "status": status, "text": body, "line": p.mention.line,
+                "kind": "communication", "services": _services(_cue_text(body)),
+                "approximate": False, "status": status, "text": body, "line": p.mention.line,
             })
         return rows
+
+    def _first_trigger(self, rows: list[dict]) -> None:
+        """An incident starts with a trigger: if nothing before the first detection is one,
+        the earliest action or impact before it is ("14:05 Deploy of config v1.13.2 begins")."""
+        narrative = sorted((r for r in rows if r["source"] == "narrative"),
+                           key=lambda r: r["time"])
+        detected = [r["time"] for r in narrative if r["kind"] == "detection"]
+        before = [r for r in narrative if not detected or r["time"] < detected[0]]
+        if before and detected and all(r["kind"] != "trigger" for r in before) and (
+                before[0]["kind"] in ("mitigation", "impact")):
+            before[0]["kind"] = "trigger"
 
     def _followups(self, rows: list[dict]) -> None:
         ends = [r["time"] for r in rows if r["kind"] == "recovery" and r["source"] == "narrative"]
@@ -875,7 +990,7 @@ class _Parser:
         for r in rows:
             if (r["source"] == "narrative" and r["time"] > over
                     and r["kind"] in ("mitigation", "impact", "trigger")
-                    and _AFTER_INCIDENT_RE.search(r["text"])):
+                    and any(c in _cue_text(r["text"]) for c in _AFTER_INCIDENT_CUES)):
                 r["kind"] = "followup"
 
     def _frame(self, rows: list[dict]) -> pl.DataFrame:
@@ -901,7 +1016,7 @@ class _Parser:
 # --------------------------------------------------------------------------------------------
 
 
-def _is_item(line: str, m: _Mention | None, line_start: int) -> bool:
+def _is_item(line: str) -> bool:
     """A list item or a line that starts with a time/date stands alone as its own paragraph."""
     if _LIST_LINE_RE.match(line):
         return True
@@ -917,46 +1032,31 @@ def _is_item(line: str, m: _Mention | None, line_start: int) -> bool:
                 and _TIME_RE.search(head[dm.end(): dm.end() + 12]))
 
 
-def _sentence_start(text: str, pos: int, floor: int) -> int:
-    """Start of the sentence holding `pos`, not before `floor`."""
-    window_start = max(floor, pos - 4000)
-    start = window_start if window_start == floor else None
-    for m in _SENTENCE_END_RE.finditer(text, window_start, pos):
-        if _splits(text, m):
-            start = m.end()
-    if start is None:
-        start = window_start
-    return start
-
-
-def _sentence_end(text: str, pos: int, ceiling: int) -> int:
-    for m in _SENTENCE_END_RE.finditer(text, pos, ceiling):
-        if _splits(text, m):
-            return m.start() + 1
-    return ceiling
-
-
 def _splits(text: str, m: re.Match[str]) -> bool:
-    word_start = text.rfind(" ", max(0, m.start() - 10), m.start()) + 1
-    word = text[word_start: m.start() + 1].lower()
-    return not word.endswith(_NO_SPLIT_BEFORE)
+    """A full stop ends a sentence unless it ends an abbreviation ("approx.", "a.m.")."""
+    word_start = max(text.rfind(" ", max(0, m.start() - 10), m.start()),
+                     text.rfind("\n", max(0, m.start() - 10), m.start())) + 1
+    word = text[word_start: m.start() + 1].lower().lstrip("([\"'“‘")
+    return word not in _NO_SPLIT_BEFORE
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip(" ,;")
+    """One line of text: whitespace collapsed, no list bullet or dangling separator."""
+    return _BULLET_RE.sub("", re.sub(r"\s+", " ", text).strip(" ,;"))
 
 
-def _kind(text: str) -> str | None:
-    for kind, rx in _KIND_RES:
-        if rx.search(text):
+_BULLET_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
+
+
+def _kind(cues: str) -> str | None:
+    for kind, words in KIND_CUES:
+        if any(w in cues for w in words):
             return kind
     return None
 
 
-def _services(text: str) -> list[str]:
-    seen: list[str] = []
-    for m in _SERVICE_RE.finditer(text):
-        name = m.lastgroup
-        if name and name not in seen:
-            seen.append(name)
-    return seen
+def _services(cues: str) -> list[str]:
+    found: dict[str, None] = {}
+    for m in _SERVICE_CUE_RE.finditer(cues):
+        found[_SERVICE_OF_CUE[m.group(1)]] = None
+    return list(found)
