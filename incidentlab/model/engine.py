@@ -238,16 +238,17 @@ def _run_one(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, k, capacity, loss, sen
     restart_at = np.full(S, math.inf)
     up_weight = weight.copy()
     Wc = np.zeros(Kc)
-    failed, sent = np.zeros(K), np.zeros(K)
+    failed, late, sent = np.zeros(K), np.zeros(K), np.zeros(K)
     refused, failed_c = np.zeros(Kc), np.zeros(Kc)
     for t in range(T):
-        failed[:] = 0.0
+        failed[:] = 0.0  # failures at the start of this step
+        late[:] = 0.0  # failures at its end (timeouts)
         x[CRASHES] = 0.0
         # operator actions and the schedule's presence changes (start of the step)
         if event[t] == FULL_REBOOT:  # 'fully "reboot" Discord'
             for s in range(S):
                 if Y[N, s] > 0:
-                    rules.end_sessions(t, t, Y, s, Y[N, s], R, C, Wc, cpmf, x, False, failed_c)
+                    rules.end_sessions(t, Y, s, Y[N, s], R, C, Wc, cpmf, x, False, failed_c)
                 node_up[s] = 1.0
                 restart_at[s] = math.inf
             x[NEXT_RESTART] = math.inf
@@ -275,7 +276,7 @@ def _run_one(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, k, capacity, loss, sen
         total = rules.send_link_requests(t, R, admitted, x, k, sent, failed)
         sent_row[t % sent_row.shape[0]] = sent
         links = rules.serve_presence(t, total, capacity[t], linked, Ahist, sent_row, x, k,
-                                     failed)
+                                     late)
         unlinked = 0.0
         for s in range(S):
             unlinked += Y[ST, s] + Y[PE, s]
@@ -283,12 +284,13 @@ def _run_one(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, k, capacity, loss, sen
         if overflow >= 0:  # disconnect policy: stalled sessions with full buffers are dropped
             for s in range(overflow, S):
                 if Y[BUF, s] > Y[ST, s] * k[rules.BUF_LIMIT]:
-                    rules.end_sessions(t, t + 1, Y, s, Y[ST, s], R, C, Wc, cpmf, x, False,
+                    rules.end_sessions(t + 1, Y, s, Y[ST, s], R, C, Wc, cpmf, x, False,
                                        failed_c)
         rules.schedule(R, t, failed, pmf)
+        rules.schedule(R, t + 1, late, pmf)
         for s in range(S):  # out of memory: crash
             if node_up[s] > 0 and rules.memory_kb(Y, s, k) > k[MEM_KB]:
-                rules.end_sessions(t, t + 1, Y, s, Y[N, s], R, C, Wc, cpmf, x, True, failed_c)
+                rules.end_sessions(t + 1, Y, s, Y[N, s], R, C, Wc, cpmf, x, True, failed_c)
                 node_up[s] = 0.0
                 restart_at[s] = (t + 1) * dt + k[RESTART_S]
                 x[NEXT_RESTART] = min(x[NEXT_RESTART], restart_at[s])

@@ -41,7 +41,7 @@ class Outcome:
     events_dropped: float  # dropped by a buffer policy or a deliberate reboot
     recovered: bool  # every remaining user connected, unstalled, linked; presence back to demand
     time_to_recover_s: float | None  # after the fault, until the final healthy stretch begins
-    peak_presence_load_ratio: float  # offered / capacity, at its worst
+    peak_presence_load_ratio: float  # offered / capacity over one minute, at its worst
     user_minutes_lost: float  # minutes users spent offline, reconnecting or stalled
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,6 +122,16 @@ def timeline_frame(scenario: Scenario, record: np.ndarray) -> pl.DataFrame:
     return out.with_columns(**{k: pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()})
 
 
+LOAD_WINDOW_S = 60.0  # the load ratio is taken over one-minute averages, so it does not depend
+# on dt_s: synchronised retries arrive as one-step spikes whose height is 1/dt_s
+
+
+def _moving_mean(x: np.ndarray, dt_s: float) -> np.ndarray:
+    n = max(1, min(len(x), round(LOAD_WINDOW_S / dt_s)))
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    return (c[n:] - c[:-n]) / n
+
+
 def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray) -> list[Outcome]:
     """Outcomes for a batch from the engine's record (B, steps, columns)."""
     out = []
@@ -137,8 +147,10 @@ def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray) -> list[
         connected = r[:, _I["users_connected"]]
         stalled = r[:, _I["users_stalled"]]
         frac = np.divide(stalled, connected, out=np.zeros_like(stalled), where=connected > 1e-9)
-        ratio = np.divide(r[:, _I["presence_offered_ops"]], r[:, _I["presence_capacity_ops"]],
-                          out=np.full(len(r), np.inf), where=r[:, _I["presence_capacity_ops"]] > 0)
+        offered = _moving_mean(r[:, _I["presence_offered_ops"]], dt_s)
+        capacity = _moving_mean(r[:, _I["presence_capacity_ops"]], dt_s)
+        ratio = np.divide(offered, capacity, out=np.full(len(offered), np.inf),
+                          where=capacity > 0)
         tol = RECOVERED_TOLERANCE * users
         healthy = ((users - connected <= tol) & (stalled <= tol)
                    & (r[:, _I["users_unlinked"]] <= tol) & (r[:, _I["presence_queue"]] <= tol)

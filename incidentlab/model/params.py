@@ -62,8 +62,8 @@ class Params:
     reconnect_cap_s: float = _knob(4.0, 0.0, 3600.0, doc="session->presence backoff cap, s")
     reconnect_jitter: str = _knob("none", choices=JITTERS, doc="session->presence backoff jitter")
     # client -> gateway reconnect after its session is gone
-    client_reconnect_base_s: float = _knob(1.0, 0.0, 3600.0, doc="client reconnect backoff base, s")
-    client_reconnect_cap_s: float = _knob(30.0, 0.0, 3600.0, doc="client reconnect backoff cap, s")
+    client_reconnect_base_s: float = _knob(5.0, 0.0, 3600.0, doc="client reconnect backoff base, s")
+    client_reconnect_cap_s: float = _knob(60.0, 0.0, 3600.0, doc="client reconnect backoff cap, s")
     client_reconnect_jitter: str = _knob("full", choices=JITTERS,
                                          doc="client reconnect backoff jitter")
     connect_rate_limit: float | None = _knob(None, 1.0, 1e9, optional=True,
@@ -261,8 +261,9 @@ ASSUMPTIONS: tuple[dict[str, str], ...] = (
                   "herd); a short cap without jitter keeps them synchronised",
      "source": "report: 'attempted a reconnection, triggering a massive \"thundering herd\"'"},
     {"knob": "client_reconnect_base_s, client_reconnect_cap_s, client_reconnect_jitter",
-     "value": "1 s, 30 s, full",
-     "reasoning": "desktop/web clients reconnect with randomised exponential backoff",
+     "value": "5 s, 60 s, full",
+     "reasoning": "desktop/web clients reconnect with randomised exponential backoff: a first "
+                  "wait of a few seconds (U(0, 5 s)), doubling up to a minute",
      "source": "assumption (common client practice)"},
     {"knob": "connect_rate_limit", "value": "None in 2017; 6,000/s after the 13:35 patches",
      "reasoning": "no admission limit before the patches; 6,000/s admits 5 million users in "

@@ -171,7 +171,7 @@ def send_link_requests(t, R, new_sessions, x, k, sent, failed):
 
 
 @njit(cache=True)
-def serve_presence(t, sent_total, capacity, linked, Ahist, sent_row, x, k, failed):
+def serve_presence(t, sent_total, capacity, linked, Ahist, sent_row, x, k, timeouts):
     """Presence serves the background traffic of linked sessions first, then link requests
     FIFO. A request older than `rpc_timeout_s` has been abandoned by its session, which retries
     after backoff, but still costs capacity when it reaches the head of the queue: wasted work
@@ -190,7 +190,8 @@ def serve_presence(t, sent_total, capacity, linked, Ahist, sent_row, x, k, faile
     fresh = x[ACUM] - head
     live = x[FRESH] / fresh if fresh > 0 else 0.0  # requests of crashed sessions are orphans
     links = max(s1 - head, 0.0) * live
-    # the oldest fresh cohort (arrived tq-1 steps ago) times out at the end of this step
+    # the oldest fresh cohort (arrived tq-1 steps ago) times out at the end of this step;
+    # `timeouts` (per level) retry counting their backoff from the end of the step
     nxt = Ahist[max(t - tq + 2, 0)] if tq > 1 else x[ACUM]
     timed_out = max(nxt - max(lo, s1), 0.0) * live
     row = sent_row[(t - tq + 1) % sent_row.shape[0]]
@@ -200,7 +201,7 @@ def serve_presence(t, sent_total, capacity, linked, Ahist, sent_row, x, k, faile
     if cohort > 0 and timed_out > 0:
         share = min(timed_out / cohort, 1.0)
         for lvl in range(row.shape[0]):
-            failed[lvl] += row[lvl] * share
+            timeouts[lvl] += row[lvl] * share
     x[FRESH] = max(x[FRESH] - links - timed_out, 0.0)
     x[SCUM] = s1
     x[GOODPUT] = min(background, capacity) + links / dt
@@ -249,8 +250,9 @@ def memory_kb(Y, s, k):
 
 
 @njit(cache=True)
-def end_sessions(t, first, Y, s, sessions, R, C, Wc, cpmf, x, lost, failed_c):
-    """`sessions` stalled-or-all sessions of node s end (crash, disconnect, reboot). Their
+def end_sessions(first, Y, s, sessions, R, C, Wc, cpmf, x, lost, failed_c):
+    """`sessions` stalled-or-all sessions of node s end (crash, disconnect, reboot) at the start
+    of step `first`. Their
     buffered events are lost (crash: 'they ran out of available memory and crashed') or dropped
     (policy, reboot); their clients reconnect after client backoff; their link retries leave
     the ring and their queued requests stay in the queue as orphans that still cost capacity."""
@@ -275,7 +277,7 @@ def end_sessions(t, first, Y, s, sessions, R, C, Wc, cpmf, x, lost, failed_c):
         Y[PE, s] = 0.0
     failed_c[:] = 0.0
     failed_c[0] = sessions
-    schedule(C, t, failed_c, cpmf)
+    schedule(C, first, failed_c, cpmf)  # backoff counts from when the session ended
     Wc[1] += sessions
     x[CLIENTS] = 1.0
 
