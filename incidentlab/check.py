@@ -333,7 +333,8 @@ def recurrences(answer: Any) -> Feedback:
 # The exercise's facts, given in the lesson's prose (they are not in the text itself).
 OWN_DATE = "2024-03-12"
 OWN_TZ = "Europe/Berlin"
-OWN_KINDS = {"09:12": "trigger", "09:30": "diagnosis"}  # what a careful reader labels them
+# What a careful reader labels these three, whatever the parser's keyword cues guess.
+OWN_KINDS = {"09:12": "trigger", "09:17": "detection", "09:30": "diagnosis"}
 
 
 def _own_report(report: Any, ex: str) -> str:
@@ -405,9 +406,10 @@ def own_events(answer: Any, report: Any = None) -> Feedback:
     return Feedback(ex, not nxt, tuple(right), tuple(nxt))
 
 
-@_exercise(7, "labelled", "your events with the two mislabelled kinds corrected", ("report",))
+@_exercise(7, "labelled", "your events with the trigger, detection and diagnosis labelled",
+           ("report",))
 def own_kinds(answer: Any, report: Any = None) -> Feedback:
-    """The parsed events with the change at 09:12 a trigger and the 09:30 finding a diagnosis."""
+    """The parsed events with 09:12 a trigger, 09:17 a detection and 09:30 a diagnosis."""
     ex = "07.own_kinds"
     answer = _events_frame(answer, ex, "your parsed events, kinds corrected")
     if "kind" not in answer.columns:
@@ -424,8 +426,8 @@ def own_kinds(answer: Any, report: Any = None) -> Feedback:
     wrong = [hhmm for hhmm in want if have.get(hhmm) != want[hhmm]]
     if not wrong:
         return Feedback(ex, True, (
-            "The 09:12 configuration change is the trigger, and 09:30 is when the cause was "
-            "found: a diagnosis.",
+            "The 09:12 configuration change is the trigger, the 09:17 alert the detection, and "
+            "09:30, when the cause was found, the diagnosis.",
             "Every other kind is as the parser guessed.",
         ), ("A parser reads words, not intent: always review its kinds before computing metrics.",))
     return Feedback(ex, False, tuple(

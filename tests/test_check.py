@@ -181,11 +181,12 @@ def test_own_kinds_and_time_to_detect():
     clock = pl.col("time").dt.strftime("%H:%M")
     fixed = own.with_columns(
         pl.when(clock == "09:12").then(pl.lit("trigger"))
+        .when(clock == "09:17").then(pl.lit("detection"))
         .when(clock == "09:30").then(pl.lit("diagnosis"))
         .otherwise(pl.col("kind")).alias("kind"))
     assert check.lesson7.own_kinds(fixed, report=REPORT)
     half = own.with_columns(pl.when(clock == "09:12").then(pl.lit("trigger"))
-                            .otherwise(pl.lit("detection")).alias("kind"))
+                            .otherwise(pl.lit("impact")).alias("kind"))
     fb = check.lesson7.own_kinds(half, report=REPORT)
     assert not fb and "09:30" in _hints(fb)
     assert check.lesson7.own_time_to_detect(5, report=REPORT)

@@ -9,6 +9,7 @@ own = il.parse_report(report, date="2024-03-12", tz="Europe/Berlin")
 clock = pl.col("time").dt.strftime("%H:%M")
 labelled = own.with_columns(
     pl.when(clock == "09:12").then(pl.lit("trigger"))
+    .when(clock == "09:17").then(pl.lit("detection"))
     .when(clock == "09:30").then(pl.lit("diagnosis"))
     .otherwise(pl.col("kind"))
     .alias("kind")
