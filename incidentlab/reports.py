@@ -365,7 +365,7 @@ def _as_text(text: str | bytes) -> str:
         except UnicodeDecodeError as err:
             raise ReportParseError(
                 f"report bytes are not UTF-8 text (byte 0x{raw[err.start]:02x} at offset "
-                f"{err.start}); pass the report as str, or decode it with its own encoding first"
+                f"{err.start}); save the report as UTF-8 text, or decode it yourself and pass a str"
             ) from None
     if not isinstance(text, str):
         raise ReportParseError(
@@ -388,7 +388,7 @@ def _as_text(text: str | bytes) -> str:
     if controls > 0.1 * min(len(text), 65536):
         raise ReportParseError(
             f"report looks binary ({controls} control characters in its first "
-            f"{min(len(text), 65536)}); pass plain text"
+            f"{min(len(text), 65536)} characters); pass plain text"
         )
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -426,9 +426,9 @@ def _zone_arg(tz: str | None) -> _Zone | None:
     zone = _zone(str(tz).strip())
     if zone is None:
         raise ReportParseError(
-            f"tz={tz!r} is not a time zone I know; pass an abbreviation "
-            f"({', '.join(k for k in ZONE_NAMES if k.isupper() and len(k) > 1)}), an IANA "
-            "name such as 'America/Los_Angeles', or an offset such as '-07:00'"
+            f"tz={tz!r} is not a time zone I know; pass an abbreviation such as UTC, PDT, "
+            "PST, EDT, CET or IST (all: incidentlab.reports.ZONE_NAMES), an IANA name such as "
+            "'America/Los_Angeles', or an offset such as '-07:00'"
         )
     return zone
 
@@ -809,8 +809,8 @@ class _Parser:
             if m.date is None:
                 raise self.fail(
                     f"no date found for {self.text[m.start:m.end].strip()!r} on line {m.line}; "
-                    f"pass date='YYYY-MM-DD' (e.g. date='2017-03-20') or add a date line such as "
-                    f"'March 20, 2017' above it"
+                    "pass date='YYYY-MM-DD' (e.g. date='2017-03-20'; on the command line --date) "
+                    "or add a date line such as 'March 20, 2017' above it"
                 )
 
     def _apply_date(self, d, current: dt.date | None, m: _Mention) -> dt.date | None:
@@ -845,8 +845,8 @@ class _Parser:
             m = mentions[0]
             raise self.fail(
                 f"no time zone found for {self.text[m.start:m.end].strip()!r} on line {m.line}; "
-                "pass tz='UTC' (or 'PDT', 'America/Los_Angeles', '-07:00') or add a line such "
-                "as 'All times are UTC'"
+                "pass tz='UTC' (or 'PDT', 'America/Los_Angeles', '-07:00'; on the command line "
+                "--tz) or add a line such as 'All times are UTC'"
             )
         self._carried_zone: _Zone | None = None
         return zone

@@ -1,0 +1,171 @@
+"""The `incidentlab` command: report events and metrics, simulations, sweeps, offline reports.
+
+Each subcommand is one `_cmd_<name>(args) -> int` function and one registration block in
+`build_parser`. Heavy modules are imported inside the commands so `incidentlab --help` stays
+fast. Bad input never shows a traceback: an IncidentlabError, an unreadable file or undecodable
+text prints one line `incidentlab: error: ...` on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from incidentlab import __version__
+from incidentlab.errors import IncidentlabError
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+TABLE_WIDTH = 100
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line `argv` (default: sys.argv[1:]) and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return args.handler(args) or EXIT_OK
+    except IncidentlabError as err:
+        return _fail(str(err))
+    except UnicodeDecodeError as err:
+        return _fail(f"cannot decode the input as {err.encoding}: {err.reason} at byte {err.start}")
+    except OSError as err:
+        where = f" {err.filename!r}" if err.filename else ""
+        return _fail(f"cannot read{where}: {err.strerror or err}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="incidentlab",
+        description="Discord's 2017-03-20 cascading failure as data, a model, and a Lab.",
+    )
+    parser.add_argument("--version", action="version", version=f"incidentlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    # --- events: the report as a table of events -------------------------------------------
+    p = sub.add_parser("events", help="parse an incident report into events",
+                       description="Parse an incident report (default: the bundled Discord "
+                       "report) into one row per event.")
+    add_report_arguments(p)
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="output format (default: table)")
+    p.set_defaults(handler=_cmd_events)
+
+    # --- metrics: time to detect, to first update, to recovery; update lags ----------------
+    p = sub.add_parser("metrics", help="incident metrics of a report",
+                       description="Minutes from the first trigger to detection, first public "
+                       "update, first recovery and resolution; recurrences; status-update lags.")
+    add_report_arguments(p)
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="output format (default: table)")
+    p.set_defaults(handler=_cmd_metrics)
+
+    # --- Add further subcommands here (simulate, sweep, report): one registration block each,
+    # --- like the ones above, with p.set_defaults(handler=_cmd_<name>), and the _cmd_<name>
+    # --- function below. Raise IncidentlabError for bad input; main() prints it.
+
+    return parser
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    """PATH, --date and --tz: which report to read and what to assume where it is silent."""
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="report text file, '-' for stdin (default: bundled discord-2017-03-20)")
+    p.add_argument("--date", help="date for times the text leaves undated, e.g. 2017-03-20")
+    p.add_argument("--tz", help="zone for times the text leaves unzoned, e.g. UTC, PDT, -07:00")
+
+
+def read_events(args: argparse.Namespace):
+    """The events of the report named by `args.path` (bundled Discord report when absent)."""
+    from incidentlab.reports import parse_report, report_text
+
+    if args.path is None:
+        text: str | bytes = report_text("discord-2017-03-20")
+    elif args.path == "-":
+        text = sys.stdin.buffer.read()
+    else:
+        text = Path(args.path).read_bytes()
+    return parse_report(text, date=args.date, tz=args.tz)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def _cmd_events(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    events = read_events(args)
+    if args.format == "json":
+        _print_json(_json_rows(events))
+    elif args.format == "csv":
+        iso = "%Y-%m-%dT%H:%M:%S%:z"
+        flat = events.with_columns(
+            pl.col("time", "end").dt.to_string(iso),
+            pl.col("services").list.join(";"),
+        )
+        sys.stdout.write(flat.write_csv())
+    else:
+        print(_events_table(events))
+    return EXIT_OK
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from incidentlab.metrics import incident_metrics
+
+    metrics = incident_metrics(read_events(args))
+    if args.format == "json":
+        _print_json(metrics.as_dict())
+    else:
+        print(metrics)
+    return EXIT_OK
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _fail(message: str) -> int:
+    print(f"incidentlab: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _json_rows(events) -> list[dict[str, Any]]:
+    """Events as JSON objects: `time`/`end` as ISO 8601 with their UTC offset."""
+    return [
+        {k: (v.isoformat() if k in ("time", "end") and v is not None else v)
+         for k, v in row.items()}
+        for row in events.iter_rows(named=True)
+    ]
+
+
+def _events_table(events) -> str:
+    """A fixed-width table that fits in TABLE_WIDTH columns; '~' marks approximate times."""
+    zone = events.schema["time"].time_zone
+    first = events["time"][0] if events.height else None
+    offset = first.strftime("%z") if first is not None else ""
+    header = (f"{events.height} events; times in {zone} (UTC{offset[:3]}:{offset[3:]}); "
+              "~ approximate; status for status-page updates")
+    columns = f"{'time':<17} {'kind':<13} {'status':<13} {'line':>4}  text"
+    lines = [header[:TABLE_WIDTH], columns, "-" * TABLE_WIDTH]
+    text_width = TABLE_WIDTH - 52
+    for row in events.iter_rows(named=True):
+        stamp = row["time"].strftime("%Y-%m-%d %H:%M") + ("~" if row["approximate"] else " ")
+        text = row["text"] if len(row["text"]) <= text_width else row["text"][:text_width - 1] + "…"
+        lines.append(f"{stamp:<17} {row['kind']:<13} {row['status'] or '':<13} "
+                     f"{row['line']:>4}  {text}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
