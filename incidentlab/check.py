@@ -212,16 +212,17 @@ def _minutes_between(start: dt.datetime, end: dt.datetime) -> float:
 
 def _lesson1_times() -> dict[str, float]:
     """Minutes from the first trigger to the landmarks learners might confuse."""
-    trigger = _first("trigger")
+    from incidentlab.metrics import incident_metrics
+
+    m = incident_metrics(_events())
     return {
-        "the time to detect": _minutes_between(trigger, _first("detection")),
-        "the time to the first public status update": _minutes_between(
-            trigger, _first(source="status_update")
-        ),
+        "the time to detect": m.minutes_to_detect,
+        "the time to the first public status update": m.minutes_to_first_update,
         "the time to the first sessions OOM (the first impact event)": _minutes_between(
-            trigger, _first("impact")
+            m.start, _first("impact")
         ),
-        "the time to the first recovery": _minutes_between(trigger, _first("recovery")),
+        "the time to the first recovery": m.minutes_to_first_recovery,
+        "the time to the final resolution": m.minutes_to_resolution,
     }
 
 
