@@ -64,7 +64,7 @@ def backoff_pmf(jitter: str, base: float, cap: float, levels: int, dt: float,
 
 
 def _uniform_cdf(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    if b <= a:
+    if b - a <= 1e-9:
         return (x >= a).astype(float)
     return np.clip((x - a) / (b - a), 0.0, 1.0)
 
@@ -96,8 +96,9 @@ def levels_needed(base: float, cap: float, jitter: str) -> int:
     """Attempt levels until the wait stops growing (the last level repeats)."""
     if jitter == "decorrelated":
         return 12
-    grow = 0 if base <= 0 or cap <= base else math.ceil(math.log2(cap / base))
-    return max(2, min(16, grow + 2))
+    if base <= 0 or cap <= base:
+        return 2
+    return max(2, min(16, math.ceil(math.log2(min(cap / base, 2.0**20))) + 2))
 
 
 @njit(cache=True)
