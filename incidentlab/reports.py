@@ -234,9 +234,10 @@ _TIME_RE = re.compile(
     r"(?:(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d)(?:\.\d+)?)?"
     r"(?:\s?(?P<ap>[ap])\.?m\b\.?)?"
     r"|(?P<h12>1[0-2]|0?[1-9])\s?(?P<ap12>[ap])\.?m\b\.?)"
-    r"(?!\w|[:.]\d)"
+    r"(?!(?!Z\b)\w|[:.]\d)"
+    r"(?P<ish>-?ish\b)?"
     rf"(?:\s?\(?{_ZONE_TOKEN.format(g='zone')}\)?)?"
-    r"(?P<ish>-?ish\b)?",
+    r"(?P<ish2>-?ish\b)?",
     re.I,
 )
 # A zone-looking token: all caps (PDT, or an unknown "XYZ" to report), an offset, or IANA.
@@ -625,7 +626,7 @@ class _Parser:
             found.append(_Mention(
                 start=m.start(), end=m.end(), clock=hour * 60 + minute,
                 second=int(m.group("s") or 0), zone=m.group("zone"),
-                approximate=bool(_APPROX_RE.search(before) or m.group("ish")),
+                approximate=bool(_APPROX_RE.search(before) or m.group("ish") or m.group("ish2")),
                 line=self.line_of(m.start()),
             ))
         merged: list[_Mention] = []
