@@ -67,6 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output format (default: table)")
     p.set_defaults(handler=_cmd_metrics)
 
+    # --- simulate: one scenario of the cluster model -> its outcome --------------------------
+    p = sub.add_parser("simulate", help="run the cluster model on a preset",
+                       description="Run a preset scenario of the cluster model, optionally with "
+                       "knobs changed, and print its outcome.")
+    _add_model_arguments(p)
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="output format (default: table; json keys are the Outcome fields)")
+    p.set_defaults(handler=_cmd_simulate)
+
+    # --- sweep: a grid of scenarios -> one outcome row each ----------------------------------
+    p = sub.add_parser("sweep", help="run a grid of scenarios of the cluster model",
+                       description="Run every combination of knob values on top of a preset; "
+                       "one row of outcome per scenario.")
+    _add_model_arguments(p)
+    p.add_argument("--grid", action="append", required=True, metavar="KNOB=V1,V2,...",
+                   help="values of one knob (repeat for more knobs)")
+    p.add_argument("--format", choices=("csv", "json"), default="csv",
+                   help="output format (default: csv)")
+    p.set_defaults(handler=_cmd_sweep)
+
     # --- Add further subcommands here (simulate, sweep, report): one registration block each,
     # --- like the ones above, with p.set_defaults(handler=_cmd_<name>), and the _cmd_<name>
     # --- function below. Raise IncidentlabError for bad input; main() prints it.
@@ -124,6 +144,58 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
         _print_json(metrics.as_dict())
     else:
         print(metrics)
+    return EXIT_OK
+
+
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="march-2017", metavar="NAME",
+                   help="march-2017, march-2017-fixed or march-2017-replay (default: march-2017)")
+    p.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
+                   help="change a knob, e.g. --set inflight_limit=1000 --set fast_fail=true "
+                        "(none for no limit)")
+
+
+def _scenario(args: argparse.Namespace):
+    from incidentlab.model.params import parse_knob
+    from incidentlab.model.presets import presets
+
+    scenario = presets[args.preset]
+    knobs = dict(parse_knob(item) for item in args.set)
+    return scenario.replace(**knobs) if knobs else scenario
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from incidentlab.model.engine import simulate
+
+    outcome = simulate(_scenario(args)).outcome
+    if args.format == "json":
+        _print_json(outcome.as_dict())
+    else:
+        fields = outcome.as_dict()
+        width = max(map(len, fields))
+        for name, value in fields.items():
+            shown = f"{value:,.6g}" if isinstance(value, float) else value
+            print(f"{name:<{width}}  {shown}")
+        print()
+        print("\n".join(outcome.sentences()))
+    return EXIT_OK
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from incidentlab.model.params import parse_value
+    from incidentlab.sweep import sweep
+
+    grids: dict[str, list] = {}
+    for item in args.grid:
+        name, sep, values = item.partition("=")
+        if not sep or not values.strip():
+            raise IncidentlabError(f"--grid {item!r} is not KNOB=V1,V2,...")
+        grids[name.strip()] = [parse_value(name.strip(), v.strip()) for v in values.split(",")]
+    frame = sweep(_scenario(args), **grids)
+    if args.format == "json":
+        _print_json(frame.to_dicts())
+    else:
+        sys.stdout.write(frame.write_csv())
     return EXIT_OK
 
 
