@@ -47,7 +47,8 @@ def test_sweep_csv_one_row_per_scenario(capsys):
 
 def test_sweep_json(capsys):
     code, out, _ = run(capsys, "sweep", "--grid", "buffer_limit=100,5000", "--set",
-                       "buffer_policy=drop-oldest", "--format", "json")
+                       "buffer_policy=drop-oldest", "--set", "buffer_limit=1000",
+                       "--format", "json")
     rows = json.loads(out)
     assert code == 0 and [r["buffer_limit"] for r in rows] == [100, 5000]
     assert rows[0]["oom_crashes"] == 0 < rows[1]["oom_crashes"]
