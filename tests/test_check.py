@@ -192,3 +192,44 @@ def test_own_kinds_and_time_to_detect():
     assert check.lesson7.own_time_to_detect(5, report=REPORT)
     fb = check.lesson7.own_time_to_detect(18, report=REPORT)
     assert not fb and "diagnosis" in _hints(fb)
+
+
+def test_queue_after_trigger():
+    scenario = il.presets["march-2017"].replace(split_brain_fix=True)
+    p = scenario.params
+    end = p.lockup_start_s + p.lockup_duration_s
+    timeline = il.simulate(scenario).timeline
+    at = timeline.filter(pl.col("t_s") == end + 300)["presence_queue"][0]
+    assert check.lesson4.queue_after_trigger(at)
+    fb = check.lesson4.queue_after_trigger(timeline.filter(pl.col("t_s") == end)
+                                           ["presence_queue"][0])
+    assert not fb and "when the lockup ended" in _hints(fb)
+
+
+def test_shed_load():
+    base = il.presets["march-2017"]
+    plan = il.Scenario(params=base.params, start=base.start, actions=(
+        il.Action(600, "set_connect_rate_limit", 6000), il.Action(600, "disable_sending"),
+        il.Action(900, "full_reboot"), il.Action(1800, "enable_sending")))
+    assert check.lesson4.shed_load(plan)
+    no_limit = il.Scenario(params=base.params, start=base.start, actions=(
+        il.Action(600, "disable_sending"), il.Action(900, "full_reboot")))
+    fb = check.lesson4.shed_load(no_limit)
+    assert not fb and "admission limit" in _hints(fb)
+    fb = check.lesson4.shed_load(base)
+    assert not fb and "no operator actions" in _hints(fb)
+    fb = check.lesson4.shed_load(base.replace(fast_fail=True))
+    assert not fb and "fast_fail" in _hints(fb)
+    with pytest.raises(CheckError, match="Scenario"):
+        check.lesson4.shed_load(base.params)
+
+
+def test_tipping_point():
+    edge = check._smallest_safe_cap()
+    assert check.lesson4.tipping_point(edge * 1.05)
+    fb = check.lesson4.tipping_point(edge / 2)
+    assert not fb and "larger cap" in _hints(fb)
+    fb = check.lesson4.tipping_point(edge * 4)
+    assert not fb and "edge" in _hints(fb)
+    with pytest.raises(CheckError, match="at least the base"):
+        check.lesson4.tipping_point(0.1)
