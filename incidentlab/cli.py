@@ -128,7 +128,7 @@ def _cmd_events(args: argparse.Namespace) -> int:
         iso = "%Y-%m-%dT%H:%M:%S%:z"
         flat = events.with_columns(
             pl.col("time", "end").dt.to_string(iso),
-            pl.col("services").list.join(";"),
+            pl.when(pl.col("services").list.len() > 0).then(pl.col("services").list.join(";")),
         )
         sys.stdout.write(flat.write_csv())
     else:
