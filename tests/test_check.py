@@ -2,6 +2,7 @@
 wrong one, a gentle prompt when there is no answer yet, and CheckError for a wrong type."""
 
 import datetime as dt
+import math
 
 import polars as pl
 import pytest
@@ -233,3 +234,34 @@ def test_tipping_point():
     assert not fb and "edge" in _hints(fb)
     with pytest.raises(CheckError, match="at least the base"):
         check.lesson4.tipping_point(0.1)
+
+
+def test_inflight_limit():
+    assert check.lesson5.inflight_limit(100)
+    fb = check.lesson5.inflight_limit(100_000)
+    assert not fb and "still run out of memory" in _hints(fb)
+    with pytest.raises(CheckError, match="int >= 1"):
+        check.lesson5.inflight_limit(None or 0)
+
+
+def test_waves():
+    p = il.Params()
+    n = p.users / p.session_nodes / p.presence_nodes
+    assert check.lesson5.waves(math.ceil(n / 1000))
+    fb = check.lesson5.waves(n / 1000)
+    assert not fb and "Round up" in _hints(fb)
+    with pytest.raises(CheckError, match="number of waves"):
+        check.lesson5.waves("34")
+
+
+def test_design():
+    good = il.Params(inflight_limit=1000, fast_fail=True, split_brain_fix=True)
+    words = "inflight_limit bounds the herd, fast_fail ends the stall, split_brain_fix brings "
+    fb = check.lesson5.design(good, defence=words + "the node back.")
+    assert fb and "names every knob" in " ".join(fb.right)
+    fb = check.lesson5.design(good, defence="fast_fail and inflight_limit help a lot, trust me.")
+    assert not fb and "split_brain_fix" in _hints(fb)
+    fb = check.lesson5.design(il.Params(fast_fail=True), defence="fast_fail " * 12)
+    assert not fb and "does not recover" in _hints(fb)
+    fb = check.lesson5.design(il.Params(node_memory_gb=1000.0), defence="more memory " * 6)
+    assert not fb and "hardware" in _hints(fb)
