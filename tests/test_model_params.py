@@ -103,3 +103,14 @@ def test_every_knob_is_documented_and_assumptions_are_complete():
     for knob in ("users", "session_nodes", "node_memory_gb", "event_rate", "presence_capacity",
                  "connect_rate_limit", "rpc_timeout_s"):
         assert knob in stated
+
+
+def test_docs_model_page_shows_the_assumptions_table_and_is_linked():
+    from pathlib import Path
+
+    from incidentlab.model.params import assumptions_markdown
+
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "model.md").read_text(encoding="utf-8")
+    assert assumptions_markdown() in page
+    assert "(docs/model.md)" in (root / "README.md").read_text(encoding="utf-8")

@@ -286,3 +286,12 @@ ASSUMPTIONS: tuple[dict[str, str], ...] = (
                   "well inside the 5 s timeout (33k ops/s spare x 5 s = 167k), so none is wasted",
      "source": "report: 'added a hard limit to the number of in-flight connections'"},
 )
+
+
+def assumptions_markdown() -> str:
+    """The ASSUMPTIONS as the markdown table of docs/model.md (a test keeps the two equal)."""
+    lines = ["| knob | default | reasoning | source |", "|---|---|---|---|"]
+    for row in ASSUMPTIONS:
+        cells = [row[k].replace("|", "\\|") for k in ("knob", "value", "reasoning", "source")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
