@@ -259,7 +259,8 @@ def test_design():
     words = "inflight_limit bounds the herd, fast_fail ends the stall, split_brain_fix brings "
     fb = check.lesson5.design(good, defence=words + "the node back.")
     assert fb and "names every knob" in " ".join(fb.right)
-    fb = check.lesson5.design(good, defence="fast_fail and inflight_limit help a lot, trust me.")
+    fb = check.lesson5.design(good, defence="fast_fail and inflight_limit help a lot, trust me, "
+                                            "they are the fixes from the report.")
     assert not fb and "split_brain_fix" in _hints(fb)
     fb = check.lesson5.design(il.Params(fast_fail=True), defence="fast_fail " * 12)
     assert not fb and "does not recover" in _hints(fb)
