@@ -26,6 +26,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	@echo "Compiling the model once (numba caches it, so no lesson waits for it)..."
+	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"])'
 	touch $@
 
 ## Debian's chromium for the browser test (never a Playwright browser download).
