@@ -266,3 +266,41 @@ def test_design():
     assert not fb and "does not recover" in _hints(fb)
     fb = check.lesson5.design(il.Params(node_memory_gb=1000.0), defence="more memory " * 6)
     assert not fb and "hardware" in _hints(fb)
+
+
+def test_first_oom_clock():
+    day = il.presets["march-2017-replay"]
+    first = il.simulate(day).outcome.first_oom_s
+    at = day.start + dt.timedelta(seconds=day.fault_s + first)
+    assert check.lesson6.first_oom_clock(at)
+    assert check.lesson6.first_oom_clock(f"{at:%H:%M}")
+    fb = check.lesson6.first_oom_clock(day.start + dt.timedelta(seconds=first))
+    assert not fb and "counts from the fault" in _hints(fb)
+    with pytest.raises(CheckError, match="clock time"):
+        check.lesson6.first_oom_clock("ten to twelve")
+    with pytest.raises(CheckError, match="wall-clock time"):
+        check.lesson6.first_oom_clock(719.0)
+
+
+def test_reboot_minutes():
+    day = il.presets["march-2017-replay"]
+    run = il.simulate(day)
+    reboot = min(a.t_s for a in day.actions if a.kind == "full_reboot")
+    back = run.timeline.filter((pl.col("t_s") > reboot)
+                               & (pl.col("users_connected") >= 0.95 * day.params.users))
+    minutes = (back["t_s"][0] - reboot) / 60
+    fb = check.lesson6.reboot_minutes(minutes)
+    assert fb and "16 minutes" in " ".join(fb.right)
+    fb = check.lesson6.reboot_minutes(minutes * 60)
+    assert not fb and "units" in _hints(fb)
+
+
+def test_fixed_day():
+    day = il.presets["march-2017-replay"]
+    fixes = il.presets["march-2017-fixed"].params.changed()
+    fb = check.lesson6.fixed_day(day.replace(**fixes))
+    assert fb and "no crash" in " ".join(fb.right)
+    fb = check.lesson6.fixed_day(il.presets["march-2017-fixed"])
+    assert not fb and "actions" in _hints(fb)
+    fb = check.lesson6.fixed_day(day.replace(fast_fail=True))
+    assert not fb and "inflight_limit" in _hints(fb)
