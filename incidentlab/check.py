@@ -1126,7 +1126,8 @@ def reboot_minutes(answer: Any) -> Feedback:
     return Feedback(ex, False, (), (
         *_diagnose(value, expected, "minutes", {
             "the report's figure, not the model's": 16.0,
-            "the time to the report's 'mostly recovered' at 13:56": 11.0}),
+            "the time to the report's 'mostly recovered' at 13:56": 11.0},
+            {"60 times (seconds?)": 60}),
         f"Start at the first full_reboot in day.schedule() ({started:%H:%M}) and find the first "
         "later row where users_connected reaches 95% of users.",
     ))
