@@ -75,7 +75,7 @@ def test_unmapped_events_are_listed_with_a_reason_never_dropped():
     reasons = dict(zip(un["kind"], un["reason"], strict=False))
     assert "detection" in reasons["detection"]
     assert "status-page" in reasons["communication"]
-    assert "follow-up" in reasons["followup"]
+    assert "outside the replay window 11:30-17:00" in reasons["followup"]
     assert "preparation" in un.filter(pl.col("text").str.contains("prepare"))["reason"][0]
 
 

@@ -8,6 +8,7 @@ bit: no randomness, no threads.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,6 +46,20 @@ from incidentlab.model.rules import (
     N,
 )
 from incidentlab.model.scenario import Scenario
+
+
+def _invalidate_stale_compiled_loop() -> None:
+    """numba's cache checks only the file of a cached function, but the loop below inlines
+    rules.py: when rules.py is newer, give engine.py its time so the loop is recompiled."""
+    try:
+        newest = os.stat(rules.__file__).st_mtime
+        if os.stat(__file__).st_mtime < newest:
+            os.utime(__file__, (newest, newest))
+    except OSError:  # a read-only install: its files do not change either
+        pass
+
+
+_invalidate_stale_compiled_loop()
 
 KB_PER_GB = 1e6
 UNLIMITED = 1e300  # stands for None (no limit) in the compiled loop

@@ -142,6 +142,11 @@ class Scenario:
         unmapped: list[dict] = []
         for row in events.iter_rows(named=True):
             when = row["time"]
+            if not start <= when <= end:
+                unmapped.append({"time": when, "kind": row["kind"], "text": row["text"],
+                                 "reason": f"at {when:%Y-%m-%d %H:%M}, outside the replay window "
+                                           f"{start:%H:%M}-{end:%H:%M}"})
+                continue
             found, reason = _map_event(row, (when - start).total_seconds(), start)
             if not found:
                 unmapped.append({"time": when, "kind": row["kind"], "text": row["text"],
