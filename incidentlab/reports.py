@@ -17,9 +17,10 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -129,6 +130,8 @@ KIND_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
                 " outage", " cascad", " stall", " down ", " timeout", " timed out", " slow",
                 " unable", " backlog", " queu")),
 )
+_KIND_CUE_RES = tuple((kind, re.compile("|".join(map(re.escape, cues))))
+                      for kind, cues in KIND_CUES)
 # Narrative actions after the incident ended (last recovery or resolved update) are followups.
 _AFTER_INCIDENT_CUES = (" deploy", " rolled out", " rollout", " upgrade", " fix", " change",
                         " patch", " added")
@@ -263,8 +266,11 @@ _TIMELINE_HEAD_RE = re.compile(
     r"^(?:[\s,;:\-–—*•|#>()\[\]_]|\d+\.|\b(?:around|about|approx\.?|approximately|circa|"
     r"roughly)\b|~)*$", re.I)
 _NON_EVENT_AFTER_RE = re.compile(
-    r"^\s*(?:hours?|hrs?|h\b|minutes?|mins?|of downtime|(?:[A-Z]{2,4}\s+)?(?:daily|every|each|"
+    r"\s*(?:hours?|hrs?|h\b|minutes?|mins?|of downtime|(?:[A-Z]{2,4}\s+)?(?:daily|every|each|"
     r"nightly|hourly))", re.I)
+_NON_EVENT_HINT_RE = re.compile(  # cheap test before the anchored search below
+    r"(?i:every|each|daily|nightly|hourly|weekly|last|duration|total|will|expect|eta|next|"
+    r"schedul)")
 _NON_EVENT_BEFORE_RE = re.compile(
     r"\b(?:every|each|daily|nightly|hourly|weekly|lasted|lasting|duration|for a total of|"
     r"will|expect(?:ed|s)?\s+to|eta|next\s+update|scheduled\s+(?:for|at))\b[^.;!?]*$", re.I)
@@ -493,7 +499,6 @@ class _Mention:
     para: tuple[int, int] = (0, 0)
     end_mention: _Mention | None = None
     date: dt.date | None = None
-    explicit_date: bool = False
     instant: dt.datetime | None = None  # aware
     seg_start: int = 0
     score: int = 0  # 2: starts a timeline line, 1: leads its clause, 0: mid-sentence
@@ -501,8 +506,22 @@ class _Mention:
     dropped: bool = False
 
 
+class _Date(NamedTuple):
+    """A date in the text: absolute (kind 'abs', year may be missing), a weekday ('wd0' is
+    Monday ... 'wd6'), or 'next' ("the next day")."""
+
+    start: int
+    end: int
+    year: int | None
+    month: int
+    day: int
+    kind: str
+
+
 @dataclass
 class _Posting:
+    """One status update: its "Posted" time, status word, body and the text span it covers."""
+
     mention: _Mention
     status_word: str | None
     body: str
@@ -510,11 +529,11 @@ class _Posting:
     block: tuple[int, int]
     has_narrative: bool = False
     paragraphs: int = 0
-    status: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class _Parser:
+    """One parse of one text: each step below reads what the steps before it found."""
+
     def __init__(self, text: str, base_date: dt.date | None, tz_arg: _Zone | None) -> None:
         self.text = text
         self.base_date = base_date
@@ -548,9 +567,6 @@ class _Parser:
         end = self.line_starts[line] - 1 if line < len(self.line_starts) else len(self.text)
         return start, end
 
-    def fail(self, message: str) -> ReportParseError:
-        return ReportParseError(message)
-
     # ---- steps ---------------------------------------------------------------------------
 
     def run(self) -> pl.DataFrame:
@@ -558,20 +574,20 @@ class _Parser:
         self._sentence_breaks()
         mentions = self._mentions()
         if not mentions:
-            raise self.fail(
+            raise ReportParseError(
                 "no times found in the report; an incident report needs timed events such as "
                 "'At 11:38 ...', '14:18 UTC - ...', '9:37AM PST' or 'Posted Mar 20, 2017 - "
                 "16:54 PDT'"
             )
         limit = MAX_TIMES + MAX_TIMES_PER_KIB * len(self.text) // 1024
         if len(mentions) > limit:
-            raise self.fail(
+            raise ReportParseError(
                 f"report has {len(mentions):,} clock times in {len(self.text) / 1024:,.0f} KiB; "
                 f"the limit is {MAX_TIMES:,} plus {MAX_TIMES_PER_KIB} per KiB ({limit:,} here). "
                 "This looks like a log, not an incident report: pass the report's timeline only"
             )
         self.dates = self._date_mentions()
-        self.doc_year = next((d[2] for d in self.dates if d[2] is not None), None)
+        self.doc_year = next((d.year for d in self.dates if d.year is not None), None)
         postings = self._postings(mentions)
         narrative = [m for m in mentions if not m.posting]
         self._paragraphs(narrative)
@@ -603,7 +619,7 @@ class _Parser:
                 return zone
             if re.fullmatch(r"[A-Z]{2,5}|[A-Za-z_]+/[A-Za-z_/]+|(?:UTC|GMT)[+-].*", token):
                 line = self.line_of(m.start())
-                raise self.fail(
+                raise ReportParseError(
                     f"unknown time zone {token!r} on line {line}; use an abbreviation such as "
                     "PDT or UTC, an offset such as UTC-7, or pass tz='America/Los_Angeles'"
                 )
@@ -620,13 +636,14 @@ class _Parser:
             if ap and hour <= 12:
                 hour = hour % 12 + (12 if ap.lower() == "p" else 0)
             before = text[max(0, m.start() - 80): m.start()]
-            after = text[m.end(): m.end() + 20]
-            if _NON_EVENT_AFTER_RE.match(after) or _NON_EVENT_BEFORE_RE.search(before):
+            if _NON_EVENT_AFTER_RE.match(text, m.end()) or (
+                    _NON_EVENT_HINT_RE.search(before) and _NON_EVENT_BEFORE_RE.search(before)):
                 continue
             found.append(_Mention(
                 start=m.start(), end=m.end(), clock=hour * 60 + minute,
                 second=int(m.group("s") or 0), zone=m.group("zone"),
-                approximate=bool(_APPROX_RE.search(before) or m.group("ish") or m.group("ish2")),
+                approximate=bool(_APPROX_RE.search(before[-32:]) or m.group("ish")
+                                 or m.group("ish2")),
                 line=self.line_of(m.start()),
             ))
         merged: list[_Mention] = []
@@ -644,9 +661,9 @@ class _Parser:
             merged.append(m)
         return merged
 
-    def _date_mentions(self) -> list[tuple[int, int, int | None, int, int, str]]:
-        """(start, end, year|None, month, day, kind) for each absolute date; kind 'abs'."""
-        out: list[tuple[int, int, int | None, int, int, str]] = []
+    def _date_mentions(self) -> list[_Date]:
+        """Every date the text mentions, in order."""
+        out: list[_Date] = []
         taken = 0
         for hint in _DATE_HINT_RE.finditer(self.lower):
             if hint.start() < taken:
@@ -657,8 +674,8 @@ class _Parser:
             taken = m.end()
             g = m.groupdict()
             if g["wd"] or g["next"]:
-                out.append((m.start(), m.end(), None, 0, 0,
-                            "next" if g["next"] else f"wd{_WEEKDAYS[g['wd'][:3].lower()]}"))
+                out.append(_Date(m.start(), m.end(), None, 0, 0,
+                                  "next" if g["next"] else f"wd{_WEEKDAYS[g['wd'][:3].lower()]}"))
                 continue
             if g["iy"]:
                 y, mo, d = int(g["iy"]), int(g["im"]), int(g["id"])
@@ -674,7 +691,7 @@ class _Parser:
                 dt.date(y or 2000, mo, d)
             except ValueError:
                 continue
-            out.append((m.start(), m.end(), y, mo, d, "abs"))
+            out.append(_Date(m.start(), m.end(), y, mo, d, "abs"))
         return out
 
     def _postings(self, mentions: list[_Mention]) -> list[_Posting]:
@@ -753,7 +770,7 @@ class _Parser:
     def _resolve_dates(self, mentions: list[_Mention], postings: list[_Posting]) -> None:
         """Date each time: a date in its clause, else the carried date (rolled past midnight
         when the clock jumps back more than 12 h), else `date=`, else its update's Posted date."""
-        date_starts = [d[0] for d in self.dates]
+        date_starts = [d.start for d in self.dates]
         current: dt.date | None = None
         last_clock: int | None = None
         cursor = 0  # dates before this index have been folded into `current`
@@ -766,27 +783,27 @@ class _Parser:
                      self.sentence_end(m.end, hi))
             lo = max(lo, self.sentence_start(m.start, lo))
             # carry every date mentioned before this clause
-            while cursor < len(self.dates) and self.dates[cursor][0] < lo:
-                current = self._apply_date(self.dates[cursor], current, m) or current
+            while cursor < len(self.dates) and self.dates[cursor].start < lo:
+                current = self._apply_date(self.dates[cursor], current) or current
                 cursor += 1
             own = [d for d in self.dates[bisect.bisect_left(date_starts, lo):
                                          bisect.bisect_left(date_starts, hi)]]
             chosen: dt.date | None = None
-            for d in sorted(own, key=lambda d: abs(d[0] - m.start)):
-                if d[5] == "abs":
-                    chosen = self._apply_date(d, current, m)
+            for d in sorted(own, key=lambda d: abs(d.start - m.start)):
+                if d.kind == "abs":
+                    chosen = self._apply_date(d, current)
                     break
             if chosen is None:
                 for d in own:
-                    if d[5] != "abs" and (current or self.base_date):
-                        chosen = self._apply_date(d, current or self.base_date, m)
+                    if d.kind != "abs" and (current or self.base_date):
+                        chosen = self._apply_date(d, current or self.base_date)
                         break
             if chosen is not None:
-                m.date, m.explicit_date = chosen, True
+                m.date = chosen
                 if not m.posting:
                     current, last_clock = chosen, m.clock
                 # dates inside this clause are consumed
-                while cursor < len(self.dates) and self.dates[cursor][0] < hi:
+                while cursor < len(self.dates) and self.dates[cursor].start < hi:
                     cursor += 1
             elif not m.posting and current is not None:
                 if last_clock is not None and m.clock < last_clock - 12 * 60:
@@ -808,30 +825,35 @@ class _Parser:
                     back = 1 if m.clock > posted.clock else 0
                     m.date = posted.date - dt.timedelta(days=back)
             if m.date is None:
-                raise self.fail(
+                raise ReportParseError(
                     f"no date found for {self.text[m.start:m.end].strip()!r} on line {m.line}; "
                     "pass date='YYYY-MM-DD' (e.g. date='2017-03-20'; on the command line --date) "
                     "or add a date line such as 'March 20, 2017' above it"
                 )
 
-    def _apply_date(self, d, current: dt.date | None, m: _Mention) -> dt.date | None:
-        start, _end, year, month, day, kind = d
-        if kind == "next":
+    def _apply_date(self, d: _Date, current: dt.date | None) -> dt.date | None:
+        """The calendar date `d` names, read from `current` (the date the text is at)."""
+        if d.kind == "next":
             return current + dt.timedelta(days=1) if current else None
-        if kind.startswith("wd"):
+        if d.kind.startswith("wd"):
             if current is None:
                 return None
-            ahead = (int(kind[2:]) - current.weekday()) % 7
-            return current + dt.timedelta(days=ahead)
+            return current + dt.timedelta(days=(int(d.kind[2:]) - current.weekday()) % 7)
+        said, line = self.text[d.start:d.end], self.line_of(d.start)
+        year = d.year or (current.year if current else self.doc_year
+                          or (self.base_date.year if self.base_date else None))
         if year is None:
-            year = (current.year if current else self.doc_year
-                    or (self.base_date.year if self.base_date else None))
-        if year is None:
-            raise self.fail(
-                f"no year for the date {self.text[start:_end]!r} on line {self.line_of(start)}; "
-                f"pass date='YYYY-MM-DD' or write the year, e.g. 'March 20, 2017'"
+            raise ReportParseError(
+                f"no year for the date {said!r} on line {line}; pass date='YYYY-MM-DD' or "
+                "write the year, e.g. 'March 20, 2017'"
             )
-        return dt.date(year, month, day)
+        try:
+            return dt.date(year, d.month, d.day)
+        except ValueError:
+            raise ReportParseError(
+                f"the date {said!r} on line {line} does not exist in {year}; "
+                "correct it or write the year"
+            ) from None
 
     def _zone_of(self, m: _Mention, carried: _Zone | None) -> _Zone | None:
         if m.zone:
@@ -844,7 +866,7 @@ class _Parser:
         zone = self.doc_zone or self.first_zone or self.tz_arg
         if zone is None:
             m = mentions[0]
-            raise self.fail(
+            raise ReportParseError(
                 f"no time zone found for {self.text[m.start:m.end].strip()!r} on line {m.line}; "
                 "pass tz='UTC' (or 'PDT', 'America/Los_Angeles', '-07:00'; on the command line "
                 "--tz) or add a line such as 'All times are UTC'"
@@ -857,7 +879,7 @@ class _Parser:
         if m.zone and zone is not None:
             self._carried_zone = zone
         if zone is None:  # pragma: no cover - _column_zone guarantees a fallback
-            raise self.fail(f"no time zone for the time on line {m.line}; pass tz='UTC'")
+            raise ReportParseError(f"no time zone for the time on line {m.line}; pass tz='UTC'")
         hour, minute = divmod(m.clock, 60)
         m.instant = dt.datetime.combine(m.date, dt.time(hour, minute, m.second),
                                         tzinfo=zone.tzinfo)
@@ -947,8 +969,10 @@ class _Parser:
 
     def _status_rows(self, postings: list[_Posting], narrative: list[_Mention]) -> list[dict]:
         rows = []
+        starts = [m.start for m in narrative]
         for p in postings:
-            p.has_narrative = any(p.block[0] <= m.start < p.block[1] for m in narrative)
+            i = bisect.bisect_left(starts, p.block[0])
+            p.has_narrative = i < len(starts) and starts[i] < p.block[1]
         carried: str | None = None
         for p in sorted(postings, key=lambda p: p.mention.instant):
             word = _STATUS_WORDS.get(p.status_word or "")
@@ -1002,8 +1026,7 @@ class _Parser:
             if r["end"] is not None:
                 r["end"] = r["end"].astimezone(utc).replace(tzinfo=None)
         schema = {**EVENT_SCHEMA, "time": pl.Datetime("us"), "end": pl.Datetime("us")}
-        frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(
-            schema=schema)
+        frame = pl.DataFrame({name: [r[name] for r in rows] for name in schema}, schema=schema)
         zone = self.column_zone.polars
         frame = frame.with_columns(
             pl.col("time", "end").dt.replace_time_zone("UTC").dt.convert_time_zone(zone),
@@ -1050,8 +1073,8 @@ _BULLET_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
 
 
 def _kind(cues: str) -> str | None:
-    for kind, words in KIND_CUES:
-        if any(w in cues for w in words):
+    for kind, rx in _KIND_CUE_RES:
+        if rx.search(cues):
             return kind
     return None
 

@@ -86,11 +86,12 @@ def synthetic_report(size: int) -> str:
 
 
 def test_a_long_report_parses_within_a_second_per_megabyte():
+    # CPU time, so that other jobs on a busy machine do not make the test flaky
     text = synthetic_report(2 * 2**20)
     megabytes = len(text.encode()) / 2**20
-    start = time.perf_counter()
+    start = time.process_time()
     events = parse_report(text)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert events.height > 5000
     assert elapsed < 1.0 * megabytes, f"{elapsed:.2f} s for {megabytes:.1f} MB"
 
@@ -118,15 +119,15 @@ reportish = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=12))
 
 def check(text, **kwargs) -> None:
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         events = parse_report(text, **kwargs)
     except ReportParseError as err:
         assert str(err)
         return
     finally:
-        # a second per megabyte, plus a fixed allowance for tiny inputs on a busy machine
-        assert time.perf_counter() - start < 0.5 + size / 2**20
+        # a second (of CPU) per megabyte, plus a fixed allowance for tiny inputs
+        assert time.process_time() - start < 0.5 + size / 2**20
     assert list(events.schema) == list(EVENT_SCHEMA)
     assert events.height > 0
     assert events["time"].null_count() == 0
