@@ -17,7 +17,7 @@ import polars as pl
 from incidentlab.errors import ScenarioError
 from incidentlab.model.params import Params
 
-PACIFIC = ZoneInfo("America/Los_Angeles")
+PACIFIC = ZoneInfo("Etc/GMT+7")  # PDT as the report parser gives it: fixed UTC-7
 
 ACTION_KINDS: dict[str, str] = {
     "lockup": "the faulty presence node locks up for `value` seconds (default lockup_duration_s)",
