@@ -1,17 +1,31 @@
 """Bundled incident reports and `parse_report`: postmortem text -> a polars table of events.
 
 The parser reads prose, not one vendor's layout. It finds every clock time (24-hour, 12-hour,
-ISO), gives it a date (same clause, a heading or an earlier sentence, rolled past midnight,
-or `date=`) and a zone (after the time, an "All times are PDT" line, or `tz=`), cuts the text
-into one clause per time, and labels each clause with keyword rules (`KIND_CUES`,
-`SERVICE_CUES`). Statuspage updates ("Posted Mar 20, 2017 - 16:54 PDT" after the body, or a
-status word such as "Resolved" before it) become `status_update` rows.
+ISO) that is not a duration, schedule or promise ("1:30 hours", "every day at 02:00", "next
+update at 17:00"), gives it a date (in its clause, else carried from a heading or an earlier
+sentence and rolled past midnight when the clock jumps back more than 12 hours, else `date=`,
+else its status update's Posted date) and a zone (after the time, an "All times are PDT" line,
+the last zone written, `tz=`). The column's zone is the report's own (document zone, else the
+first zone written, else `tz=`); other zones are converted into it.
+
+Text: an event's text runs from its clause to the next timed clause of its paragraph, so
+untimed sentences stay with the event before them; the first event of a paragraph also takes
+the untimed sentences before it. A time told twice (a summary, then a timeline) is one event:
+the mention that starts a timeline line beats one that leads a clause ("At 13:56 ..."), which
+beats one mid-sentence ("recovered around 13:56").
+
+Labels: `KIND_CUES` and `SERVICE_CUES` (keyword rules, documented where they are defined),
+then two rules of position: if nothing before the first detection is a trigger, the earliest
+action or impact before it is; an action deployed after the incident ended (last recovery or
+resolved update) is a followup. Statuspage updates ("Posted Mar 20, 2017 - 16:54 PDT" after
+the body, or a status word such as "Resolved" before it) become `status_update` rows with the
+status word, or one inferred from the body; a first block that holds the narrative is the
+postmortem.
 
 Limits (documented so a caller can rely on them): texts above `MAX_BYTES` (10 MiB) and texts
 with more clock times than `MAX_TIMES` + `MAX_TIMES_PER_KIB` per KiB (logs, not reports) are
 rejected with a ReportParseError; everything else parses in well under a second per megabyte.
 """
-
 from __future__ import annotations
 
 import bisect
