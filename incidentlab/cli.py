@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return args.handler(args) or EXIT_OK
+    except BrokenPipeError:
+        # the reader went away (`incidentlab events | head`): stop quietly, as `cat` does
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps exit-time flushes quiet
+        return EXIT_OK
     except IncidentlabError as err:
         return _fail(str(err))
     except UnicodeDecodeError as err:
@@ -224,10 +229,11 @@ def _json_rows(events) -> list[dict[str, Any]]:
 def _events_table(events) -> str:
     """A fixed-width table that fits in TABLE_WIDTH columns; '~' marks approximate times."""
     zone = events.schema["time"].time_zone
-    first = events["time"][0] if events.height else None
-    offset = first.strftime("%z") if first is not None else ""
-    header = (f"{events.height} events; times in {zone} (UTC{offset[:3]}:{offset[3:]}); "
-              "~ approximate; status for status-page updates")
+    offset = events["time"][0].strftime("%z") if events.height else "+0000"
+    where = f"UTC{offset[:3]}:{offset[3:]}"
+    if "/" in zone and not zone.startswith("Etc/"):
+        where = f"{zone} ({where} at the first event)"
+    header = f"{events.height} events, times in {where}; ~ marks an approximate time"
     columns = f"{'time':<17} {'kind':<13} {'status':<13} {'line':>4}  text"
     lines = [header[:TABLE_WIDTH], columns, "-" * TABLE_WIDTH]
     text_width = TABLE_WIDTH - 52

@@ -27,7 +27,7 @@ def test_events_table_fits_100_columns(capsys):
     code, out, err = run(capsys, "events")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].startswith("30 events; times in Etc/GMT+7 (UTC-07:00)")
+    assert lines[0] == "30 events, times in UTC-07:00; ~ marks an approximate time"
     assert max(map(len, lines)) <= 100
     assert lines[3].startswith("2017-03-20 11:38  trigger")
     assert any(line.startswith("2017-03-20 11:50~ impact") for line in lines)  # "By 11:50"
@@ -67,6 +67,23 @@ def test_events_of_a_file_with_date_and_tz(capsys):
     assert code == 0
     assert [r["time"] for r in json.loads(out)][:2] == ["2024-05-02T14:05:00+00:00",
                                                        "2024-05-02T14:09:00+00:00"]
+
+
+def test_table_names_an_iana_zone(capsys):
+    path = str(REPORTS / "undated-timeline.txt")
+    code, out, _ = run(capsys, "events", path, "--date", "2024-05-02", "--tz", "Europe/Berlin")
+    assert code == 0
+    assert out.splitlines()[0] == ("4 events, times in Europe/Berlin (UTC+02:00 at the first "
+                                   "event); ~ marks an approximate time")
+
+
+def test_a_closed_pipe_is_not_an_error(capsys, monkeypatch):
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert main(["events", "--format", "json"]) == 0
 
 
 def test_events_from_stdin(capsys, monkeypatch):
