@@ -29,6 +29,7 @@ rejected with a ReportParseError; everything else parses in well under a second 
 from __future__ import annotations
 
 import bisect
+import codecs
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -379,16 +380,20 @@ def _data_path(filename: str, name: str):
 
 
 def _as_text(text: str | bytes) -> str:
+    """The report as checked, newline-normalised text, or a ReportParseError saying why not."""
     if isinstance(text, bytes | bytearray | memoryview):
         raw = bytes(text)
         if len(raw) > MAX_BYTES:
             raise _too_big(len(raw))
+        # a byte-order mark says which Unicode encoding an editor saved (UTF-16 from Windows)
+        encoding = ("utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+                    else "utf-8-sig")
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode(encoding)
         except UnicodeDecodeError as err:
             raise ReportParseError(
                 f"report bytes are not UTF-8 text (byte 0x{raw[err.start]:02x} at offset "
-                f"{err.start}); save the report as UTF-8 text, or decode it yourself and pass a str"
+                f"{err.start}); save the report as UTF-8 text, or decode it and pass a str"
             ) from None
     if not isinstance(text, str):
         raise ReportParseError(

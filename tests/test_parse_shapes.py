@@ -243,9 +243,10 @@ def test_tz_fills_only_unzoned_times():
     assert events["time"].dt.strftime("%H:%M %z").to_list() == ["14:00 +0000", "14:30 +0000"]
 
 
-def test_bytes_in_utf8_are_text():
-    text = "On 2019-03-01 at 14:00 UTC the api crashed — badly."
-    assert parse_report(text.encode()).equals(parse_report(text))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_bytes_in_unicode_encodings_are_text(encoding):
+    text = "On 2019-03-01 at 14:00 UTC the api crashed — badly.\r\nAt 14:20 UTC it recovered."
+    assert parse_report(text.encode(encoding)).equals(parse_report(text))
 
 
 def test_minimal_statuspage_posted_lines():
