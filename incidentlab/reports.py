@@ -267,7 +267,7 @@ _DOC_ZONE_RE = re.compile(
     r"\b(?:all\s+)?times?\b(?:\s+[\w’']+){0,5}?\s+(?:are|is|in|listed\s+in|given\s+in|"
     rf"shown\s+in)\s+(?:in\s+)?(?:the\s+)?(?P<z>{_ZONE_WORD})"
     rf"|\b(?:time\s*zone|timezone)\s*[:=]\s*(?P<z2>{_ZONE_WORD})"
-    rf"|\ball\s+times\s*[:(,]?\s*(?P<z3>{_ZONE_WORD})\)",
+    rf"|\b(?:all\s+times|times?|timestamps?)\s*[:(,]?\s*\(?(?P<z3>{_ZONE_WORD})\)",
     re.I,
 )
 _RANGE_GAP_RE = re.compile(r"^\s*(?:-|–|—|to|until|till|through|and)\s*$", re.I)
@@ -1087,7 +1087,7 @@ def _splits(text: str, m: re.Match[str]) -> bool:
 
 def _clean(text: str) -> str:
     """One line of text: whitespace collapsed, no list bullet or dangling separator."""
-    return _BULLET_RE.sub("", re.sub(r"\s+", " ", text).strip(" ,;"))
+    return _BULLET_RE.sub("", re.sub(r"\s+", " ", text).strip(" ,;|"))
 
 
 _BULLET_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")

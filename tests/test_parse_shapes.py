@@ -259,3 +259,18 @@ def test_minimal_statuspage_posted_lines():
     ]
     assert events["text"].to_list() == ["We are looking into elevated errors.",
                                         "This incident has been resolved."]
+
+
+def test_markdown_table_with_a_zone_in_the_header():
+    text = ("# Incident 42\n\nDate: 2022-08-09\n\n| Time (UTC) | Event |\n|---|---|\n"
+            "| 14:05 | Deploy of build 1.13.2 begins |\n"
+            "| 14:09 | Alerts fire for elevated 5xx on the API |\n"
+            "| 14:31 | Error rates back to normal |\n")
+    events = parse_report(text)
+    assert events.schema["time"].time_zone == "UTC"
+    assert rows(events) == [
+        ("2022-08-09 14:05", None, "trigger", False, None),
+        ("2022-08-09 14:09", None, "detection", False, None),
+        ("2022-08-09 14:31", None, "recovery", False, None),
+    ]
+    assert events["text"][0] == "14:05 | Deploy of build 1.13.2 begins"
