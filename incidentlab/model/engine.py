@@ -7,9 +7,10 @@ bit: no randomness, no threads.
 
 from __future__ import annotations
 
+import hashlib
 import math
-import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -48,18 +49,24 @@ from incidentlab.model.rules import (
 from incidentlab.model.scenario import Scenario
 
 
-def _invalidate_stale_compiled_loop() -> None:
-    """numba's cache checks only the file of a cached function, but the loop below inlines
-    rules.py: when rules.py is newer, give engine.py its time so the loop is recompiled."""
+def _drop_stale_compiled_loop() -> None:
+    """numba's on-disk cache checks only the source of the file a function is in, but the loop
+    below inlines rules.py: when rules.py changes, drop this file's compiled functions."""
+    cache = Path(__file__).with_name("__pycache__")
+    stamp = cache / "engine.rules.sha256"
     try:
-        newest = os.stat(rules.__file__).st_mtime
-        if os.stat(__file__).st_mtime < newest:
-            os.utime(__file__, (newest, newest))
+        digest = hashlib.sha256(Path(rules.__file__).read_bytes()).hexdigest()
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for compiled in cache.glob("engine.*.nb[ci]"):
+            compiled.unlink()
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
     except OSError:  # a read-only install: its files do not change either
         pass
 
 
-_invalidate_stale_compiled_loop()
+_drop_stale_compiled_loop()
 
 KB_PER_GB = 1e6
 UNLIMITED = 1e300  # stands for None (no limit) in the compiled loop

@@ -189,7 +189,7 @@ def serve_presence(t, sent_total, capacity, linked, Ahist, sent_row, x, k, timeo
     s1 = min(s0 + max(capacity - background, 0.0) * dt, x[ACUM])
     head = max(s0, lo)
     fresh = x[ACUM] - head
-    live = x[FRESH] / fresh if fresh > 0 else 0.0  # requests of crashed sessions are orphans
+    live = min(x[FRESH] / fresh, 1.0) if fresh > 0 else 0.0  # crashed sessions: orphans
     links = max(s1 - head, 0.0) * live
     # the oldest fresh cohort (arrived tq-1 steps ago) times out at the end of this step;
     # `timeouts` (per level) retry counting their backoff from the end of the step
