@@ -790,12 +790,12 @@ class _Parser:
 
     def _resolve_dates(self, mentions: list[_Mention], postings: list[_Posting]) -> None:
         """Date each time: a date in its clause, else the carried date (rolled past midnight
-        when the clock jumps back more than 12 h), else `date=`, else its update's Posted date."""
+        when the clock jumps back more than 12 h), else `date=`, else its update's Posted date.
+        Posted lines are dated the same way but never carry their date to the narrative."""
         date_starts = [d.start for d in self.dates]
         current: dt.date | None = None
         last_clock: int | None = None
         cursor = 0  # dates before this index have been folded into `current`
-        posting_dates: list[tuple[int, dt.date | None]] = []
         for i, m in enumerate(mentions):
             lo = max(mentions[i - 1].end if i else 0, self.line_starts[m.line - 1]
                      if m.posting else m.para[0])
@@ -833,8 +833,8 @@ class _Parser:
             elif not m.posting and self.base_date is not None:
                 current, last_clock = self.base_date, m.clock
                 m.date = current
-            if m.posting:
-                posting_dates.append((m.start, m.date))
+            elif m.posting:  # "Posted 19:03 UTC" with no date: the date the text is at
+                m.date = current or self.base_date
         # times still undated take the date of the status update they sit in
         # (an update reports the past: a clock later than its Posted clock is the day before)
         block_starts = [p.block[0] for p in postings]
