@@ -19,6 +19,8 @@ from incidentlab.errors import IncidentlabError
 
 #: Rows per run sent to the browser at most; the model steps every second.
 MAX_POINTS = 300
+#: The presence load headline is offered / capacity over one-minute means, as in the Outcome.
+LOAD_WINDOW_S = 60.0
 
 WIDTH = 620
 PANEL_HEIGHT = 130
@@ -79,6 +81,16 @@ _PANELS: dict[str, dict[str, Any]] = {
     },
 }
 
+
+def _big(x: str) -> str:
+    """A Vega expression writing the number `x` in words: 2.26 billion, 41.3 million, 950."""
+    steps = [(1e9, "billion"), (1e6, "million"), (1e3, "thousand")]
+    expr = f"format({x}, ',.0f')"
+    for size, word in reversed(steps):
+        expr = f"({x} >= {size:.0f} ? format({x} / {size:.0f}, '.2f') + ' {word}' : {expr})"
+    return expr
+
+
 # Vega expressions for the one-line headline of each panel, from the data.
 _HEADLINES: dict[str, tuple[list[dict[str, str]], str]] = {
     "memory": (
@@ -98,8 +110,10 @@ _HEADLINES: dict[str, tuple[list[dict[str, str]], str]] = {
             {"op": "max", "field": "lost", "as": "total_lost"},
             {"op": "max", "field": "dropped", "as": "total_dropped"},
         ],
-        "'lost ' + format(datum.total_lost, ',.0f')"
-        " + ' · dropped ' + format(datum.total_dropped, ',.0f')",
+        "'lost ' + "
+        + _big("datum.total_lost")
+        + " + ' · dropped ' + "
+        + _big("datum.total_dropped"),
     ),
 }
 
@@ -150,25 +164,25 @@ def downsample(
     """Chart rows for one run: at most `max_points` buckets of the model timeline.
 
     Peaks (busiest node memory, stalled users, offered load) keep their bucket
-    maximum and cumulative counters their last value, so the headlines match
-    the run's outcome. `x` is minutes since start, or wall-clock ms when `clock`.
+    maximum and cumulative counters their last value; `load` and `stalled_share`
+    are computed before bucketing as the Outcome does, so headlines match it.
+    `x` is minutes since start, or wall-clock ms when `clock`.
     """
     _require(timeline, ["t_s", "time", *_FIELDS], "timeline")
     if max_points < 2:
         raise ChartError(f"max_points: {max_points} is too small; give at least 2")
-    users = (
-        pl.col("users_connected") + pl.col("users_reconnecting") + pl.col("users_offline")
-    ).cast(pl.Float64)
-    capacity = pl.col("presence_capacity_ops").cast(pl.Float64)
+    # As the Outcome does: load over one-minute means, stalled as a share of connected sessions.
+    dt_s = float(timeline["t_s"][1] - timeline["t_s"][0]) if timeline.height > 1 else 1.0
+    window = max(1, min(timeline.height, round(LOAD_WINDOW_S / dt_s) if dt_s > 0 else 1))
+    offered = pl.col("presence_offered_ops").cast(pl.Float64).rolling_mean(window)
+    capacity = pl.col("presence_capacity_ops").cast(pl.Float64).rolling_mean(window)
+    connected = pl.col("users_connected").cast(pl.Float64)
     frame = timeline.with_columns(
         (pl.col("t_s") / 60.0).alias("_minutes"),
         _wall_ms(pl.col("time"), _time_zone(timeline)).alias("_clock"),
-        pl.when(capacity > 0)
-        .then(pl.col("presence_offered_ops") / capacity)
-        .otherwise(None)
-        .alias("load"),
-        pl.when(users > 0)
-        .then(pl.col("users_stalled") / users)
+        pl.when(capacity > 0).then(offered / capacity).otherwise(None).alias("load"),
+        pl.when(connected > 1e-9)
+        .then(pl.col("users_stalled") / connected)
         .otherwise(0.0)
         .alias("stalled_share"),
     )
@@ -240,7 +254,9 @@ def _x(clock: bool, *, title: bool) -> alt.X:
     return alt.X("x:Q", axis=alt.Axis(title="minutes since start" if title else None))
 
 
-def _panel(name: str, *, clock: bool, last: bool) -> alt.LayerChart:
+def _panel(
+    name: str, *, clock: bool, last: bool, ghosted: bool, marks: bool, limits: bool
+) -> alt.LayerChart:
     spec = _PANELS[name]
     series = spec["series"]
     labels = list(series.values())
@@ -293,14 +309,14 @@ def _panel(name: str, *, clock: bool, last: bool) -> alt.LayerChart:
             description="headline:N",
         )
     )
-    layers: list[alt.Chart] = [ghost, current, headline]
-    if name == "memory":
+    layers: list[alt.Chart] = [ghost, current, headline] if ghosted else [current, headline]
+    if name == "memory" and limits:
         layers.append(
             alt.Chart(alt.NamedData("limits"))
             .mark_rule(color="black", strokeDash=[2, 2])
             .encode(y="oom_gb:Q", tooltip=[alt.Tooltip("oom_gb:Q", title="OOM at (GB)")])
         )
-    if clock:
+    if marks:
         layers.append(
             alt.Chart(alt.NamedData("report"))
             .mark_rule(opacity=0.5, strokeWidth=1.5)
@@ -332,7 +348,18 @@ def _panel(name: str, *, clock: bool, last: bool) -> alt.LayerChart:
 def _compose(
     panels: Sequence[str], datasets: dict[str, list[dict[str, Any]]], clock: bool
 ) -> alt.VConcatChart | alt.LayerChart:
-    charts = [_panel(p, clock=clock, last=i == len(panels) - 1) for i, p in enumerate(panels)]
+    shown = {k: bool(v) for k, v in datasets.items()}
+    charts = [
+        _panel(
+            p,
+            clock=clock,
+            last=i == len(panels) - 1,
+            ghosted=shown["baseline"],
+            marks=shown["report"],
+            limits=shown["limits"],
+        )
+        for i, p in enumerate(panels)
+    ]
     top = charts[0] if len(charts) == 1 else alt.vconcat(*charts, spacing=14)
     top = top.resolve_scale(color="independent", x="shared") if len(charts) > 1 else top
     return top.properties(datasets=datasets).configure_view(stroke=None)
@@ -457,7 +484,8 @@ def timeline_chart(events: pl.DataFrame) -> alt.LayerChart:
     )
     kinds = [k for k in _KIND_COLORS if k in set(rows.get_column("kind").to_list())]
     kinds += sorted(set(rows.get_column("kind").to_list()) - set(kinds))
-    zone = tz or "UTC"
+    offset = rows.height and events.get_column("time").dt.strftime("%z")[0]
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
     x = alt.X(
         "start:T",
         scale=alt.Scale(type="utc"),
