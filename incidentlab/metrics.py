@@ -1,8 +1,12 @@
 """Incident metrics from an events table: how long until people noticed, told users, fixed it.
 
-Every figure counts minutes from the first `trigger` event. `update_lags` pairs each status
-update with the narrative event it reports (the latest one at or before the posting whose
-kind matches the update's status, see `STATUS_REPORTS`) and says how late it came.
+Every figure counts minutes from the first `trigger` event, to the first event of a kind at
+or after it: detection; public update (the first status update, or the first narrative
+`communication` when the report has no status updates); recovery; and resolution (the last
+`resolved` status update, else the last recovery). `recurrences` counts triggers after the
+first. `update_lags` pairs each status update with the narrative event it reports (the latest
+one at or before the posting whose kind matches the update's status, see `STATUS_REPORTS`)
+and says how late it came; None where no such event exists.
 """
 
 from __future__ import annotations
