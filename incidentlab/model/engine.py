@@ -251,7 +251,7 @@ def _loop(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, knobs, capacity, loss, se
 @njit(cache=True)
 def _run_one(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, k, capacity, loss, send, limit, event,
              rec):
-    S, T, K, Kc = Y.shape[1], rec.shape[0], R.shape[1], C.shape[1]
+    S, T, K, Kc, W = Y.shape[1], rec.shape[0], R.shape[1], C.shape[1], pmf.shape[1]
     dt = k[DT]
     x = np.zeros(X_SIZE)
     x[NODES_UP] = S
@@ -270,7 +270,7 @@ def _run_one(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, k, capacity, loss, sen
         if event[t] == FULL_REBOOT:  # 'fully "reboot" Discord'
             for s in range(S):
                 if Y[N, s] > 0:
-                    rules.end_sessions(t, Y, s, Y[N, s], R, C, Wc, cpmf, x, False, failed_c)
+                    rules.end_sessions(t, Y, s, Y[N, s], R, W, C, Wc, cpmf, x, False, failed_c)
                 node_up[s] = 1.0
                 restart_at[s] = math.inf
             x[NEXT_RESTART] = math.inf
@@ -306,13 +306,13 @@ def _run_one(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, k, capacity, loss, sen
         if overflow >= 0:  # disconnect policy: stalled sessions with full buffers are dropped
             for s in range(overflow, S):
                 if Y[BUF, s] > Y[ST, s] * k[rules.BUF_LIMIT]:
-                    rules.end_sessions(t + 1, Y, s, Y[ST, s], R, C, Wc, cpmf, x, False,
+                    rules.end_sessions(t + 1, Y, s, Y[ST, s], R, W, C, Wc, cpmf, x, False,
                                        failed_c)
         rules.schedule(R, t, failed, pmf)
         rules.schedule(R, t + 1, late, pmf)
         for s in range(S):  # out of memory: crash
             if node_up[s] > 0 and rules.memory_kb(Y, s, k) > k[MEM_KB]:
-                rules.end_sessions(t + 1, Y, s, Y[N, s], R, C, Wc, cpmf, x, True, failed_c)
+                rules.end_sessions(t + 1, Y, s, Y[N, s], R, W, C, Wc, cpmf, x, True, failed_c)
                 node_up[s] = 0.0
                 restart_at[s] = (t + 1) * dt + k[RESTART_S]
                 x[NEXT_RESTART] = min(x[NEXT_RESTART], restart_at[s])

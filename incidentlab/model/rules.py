@@ -251,7 +251,7 @@ def memory_kb(Y, s, k):
 
 
 @njit(cache=True)
-def end_sessions(first, Y, s, sessions, R, C, Wc, cpmf, x, lost, failed_c):
+def end_sessions(first, Y, s, sessions, R, width, C, Wc, cpmf, x, lost, failed_c):
     """`sessions` stalled-or-all sessions of node s end (crash, disconnect, reboot) at the start
     of step `first`. Their
     buffered events are lost (crash: 'they ran out of available memory and crashed') or dropped
@@ -264,7 +264,7 @@ def end_sessions(first, Y, s, sessions, R, C, Wc, cpmf, x, lost, failed_c):
         unlinked += Y[ST, i] + Y[PE, i]
     if unlinked > 0 and gone_unlinked > 0:
         keep = 1.0 - min(gone_unlinked / unlinked, 1.0)
-        R[first:] *= keep
+        R[first : first + width] *= keep  # retries are never scheduled further ahead
         x[FRESH] *= keep
     if lost:
         x[LOST] += Y[BUF, s]
