@@ -274,3 +274,23 @@ def test_markdown_table_with_a_zone_in_the_header():
         ("2022-08-09 14:31", None, "recovery", False, None),
     ]
     assert events["text"][0] == "14:05 | Deploy of build 1.13.2 begins"
+
+
+def test_statuspage_postmortem_block_holds_the_timeline():
+    text = ("Degraded performance for EU customers\nIncident Report for Example\n\n"
+            "Postmortem\nOn June 3, 2021, EU customers saw slow page loads. All times are UTC.\n\n"
+            "14:02 - A cache node fails and traffic shifts to the database.\n"
+            "14:10 - Engineers notice elevated latency and begin investigating.\n"
+            "14:45 - The cache node is replaced and latency recovers.\n\n"
+            "Posted Jun 04, 2021 - 10:00 UTC\n\n"
+            "Resolved\nThis incident has been resolved.\nPosted Jun 03, 2021 - 15:00 UTC\n\n"
+            "Investigating\nWe are investigating slow page loads for EU customers.\n"
+            "Posted Jun 03, 2021 - 14:15 UTC\n")
+    assert rows(parse_report(text)) == [
+        ("2021-06-03 14:02", None, "trigger", False, None),
+        ("2021-06-03 14:10", None, "detection", False, None),
+        ("2021-06-03 14:15", None, "communication", False, "investigating"),
+        ("2021-06-03 14:45", None, "recovery", False, None),
+        ("2021-06-03 15:00", None, "communication", False, "resolved"),
+        ("2021-06-04 10:00", None, "communication", False, "postmortem"),
+    ]
