@@ -237,11 +237,15 @@ def test_tipping_point():
 
 
 def test_inflight_limit():
-    assert check.lesson5.inflight_limit(100)
+    base = il.presets["march-2017"]
+    safe = next(limit for limit in [3000, 1000, 300, 100, 30, 10]
+                if il.simulate(base.replace(inflight_limit=limit)).outcome.first_oom_s is None)
+    fb = check.lesson5.inflight_limit(safe)
+    assert fb and "never join the queue" in " ".join(fb.right)
     fb = check.lesson5.inflight_limit(100_000)
     assert not fb and "still run out of memory" in _hints(fb)
     with pytest.raises(CheckError, match="int >= 1"):
-        check.lesson5.inflight_limit(None or 0)
+        check.lesson5.inflight_limit(0)
 
 
 def test_waves():

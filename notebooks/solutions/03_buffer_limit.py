@@ -15,7 +15,9 @@ def safe(limit):
     return il.simulate(scenario).outcome.first_oom_s is None
 
 
-lo, hi = 1, int(guess) * 2
+lo, hi = 1, int(guess) + 1
+while safe(hi):  # make sure the upper end really crashes
+    lo, hi = hi, hi * 2
 while hi - lo > lo // 20:
     mid = (lo + hi) // 2
     lo, hi = (mid, hi) if safe(mid) else (lo, mid)
