@@ -47,16 +47,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from incidentlab import charts, check
-    from incidentlab.lab import Lab
-    from incidentlab.metrics import incident_metrics
-    from incidentlab.model.engine import simulate
-    from incidentlab.model.outcome import Outcome, Run
-    from incidentlab.model.params import Params
-    from incidentlab.model.presets import presets
-    from incidentlab.model.scenario import Action, Scenario
-    from incidentlab.reports import answer_key, load_report, parse_report, report_text
-    from incidentlab.sweep import sweep
+    from incidentlab import charts, check  # noqa: F401
+    from incidentlab.lab import Lab  # noqa: F401
+    from incidentlab.metrics import incident_metrics  # noqa: F401
+    from incidentlab.model.engine import simulate  # noqa: F401
+    from incidentlab.model.outcome import Outcome, Run  # noqa: F401
+    from incidentlab.model.params import Params  # noqa: F401
+    from incidentlab.model.presets import presets  # noqa: F401
+    from incidentlab.model.scenario import Action, Scenario  # noqa: F401
+    from incidentlab.reports import answer_key, load_report, parse_report, report_text  # noqa: F401
+    from incidentlab.sweep import sweep  # noqa: F401
 
 
 def __getattr__(name: str):
