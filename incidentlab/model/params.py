@@ -288,6 +288,10 @@ ASSUMPTIONS: tuple[dict[str, str], ...] = (
 )
 
 
+Params.__doc__ = (Params.__doc__ or "") + "\n\nKnobs (default; accepted):\n" + "\n".join(
+    f"    {r['knob']} ({r['default']!r}; {r['accepted']}): {r['doc']}" for r in Params.describe())
+
+
 def assumptions_markdown() -> str:
     """The ASSUMPTIONS as the markdown table of docs/model.md (a test keeps the two equal)."""
     lines = ["| knob | default | reasoning | source |", "|---|---|---|---|"]
