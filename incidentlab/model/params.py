@@ -103,9 +103,9 @@ class Params:
             raise ParamError(f"client_reconnect_cap_s={self.client_reconnect_cap_s} is below "
                              f"client_reconnect_base_s={self.client_reconnect_base_s}; "
                              "accepted: cap >= base")
-        if self.horizon_s / self.dt_s > 2_000_000:
+        if self.horizon_s / self.dt_s > 500_000:
             raise ParamError(f"horizon_s/dt_s={self.horizon_s / self.dt_s:.0f} steps; "
-                             "accepted: at most 2,000,000 steps")
+                             "accepted: at most 500,000 steps")
         if self.rpc_timeout_s < self.dt_s:
             raise ParamError(f"rpc_timeout_s={self.rpc_timeout_s} is shorter than dt_s="
                              f"{self.dt_s}; accepted: rpc_timeout_s >= dt_s")
