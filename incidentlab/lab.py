@@ -1,0 +1,601 @@
+"""The Lab: widgets wired to `simulate` and to the chart builders, nothing else.
+
+`Lab()` shows controls for the knobs of the March 2017 incident, outcome cards
+in plain words and the run panels with a grey ghost of what happened. Moving a
+control re-runs the model and swaps the new numbers into the drawn chart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import html
+import math
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anywidget
+import ipywidgets as widgets
+import traitlets
+
+from incidentlab import charts
+from incidentlab.errors import IncidentlabError, ParamError
+
+BASELINE = "march-2017"
+REPLAY = "march-2017-replay"
+PRESET_BUTTONS = {
+    "March 2017": "march-2017",
+    "With the fixes": "march-2017-fixed",
+    "Replay the day": REPLAY,
+}
+#: Seconds the Lab waits after a control moves before it runs: drags coalesce, the last wins.
+THROTTLE_S = 0.03
+NONE = "<none>"  # a slider's value standing for its knob's None ("unbounded", "unlimited", ...)
+
+# ---------------------------------------------------------------- the live chart view
+
+_JS = r"""
+async function render({ model, el }) {
+  const box = document.createElement("div");
+  box.className = "incidentlab-chart";
+  el.appendChild(box);
+  let view = null;
+  let queue = Promise.resolve();
+  const done = (revision) => { box.dataset.revision = String(revision); };
+  const embed = async () => {
+    if (view) { view.finalize(); view = null; }
+    const spec = structuredClone(model.get("spec"));
+    if (!spec || !Object.keys(spec).length) { box.replaceChildren(); return; }
+    try {
+      const result = await vegaEmbed(box, spec, { renderer: "svg", actions: false });
+      view = result.view;
+      done(model.get("spec_revision"));
+    } catch (error) {
+      box.textContent = "Chart error: " + error.message;
+    }
+  };
+  const update = async () => {
+    const message = model.get("data");
+    if (!view || !message || !message.datasets) { return; }
+    for (const [name, values] of Object.entries(message.datasets)) {
+      view.data(name, values);
+    }
+    await view.runAsync();
+    done(message.revision);
+  };
+  // One chain: an update never races the embed it depends on.
+  const later = (step) => { queue = queue.then(step, step); return queue; };
+  model.on("change:spec", () => later(embed));
+  model.on("change:data", () => later(update));
+  await later(embed);
+  return () => { if (view) { view.finalize(); } };
+}
+export default { render };
+"""
+
+_BUNDLE: str | None = None
+
+
+def _bundle() -> str:
+    """The chart view's JavaScript with Vega, Vega-Lite and vega-embed inlined: no CDN."""
+    global _BUNDLE
+    if _BUNDLE is None:
+        import vl_convert as vlc
+        from altair.utils._importers import vl_version_for_vl_convert
+
+        _BUNDLE = vlc.javascript_bundle(_JS, vl_version=vl_version_for_vl_convert())
+    return _BUNDLE
+
+
+class LiveChart(anywidget.AnyWidget):
+    """A Vega-Lite view that is drawn once and then fed new rows for its named datasets.
+
+    `show(chart)` (re)draws when the layout changes; `update(datasets)` sends only
+    the datasets that changed, and the browser swaps them into the existing view.
+    """
+
+    _esm = ""
+    spec = traitlets.Dict().tag(sync=True)
+    spec_revision = traitlets.Int(0).tag(sync=True)
+    data = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        if not type(self)._esm:
+            type(self)._esm = _bundle()
+        super().__init__(**kwargs)
+        self.revision = 0
+        self._layout: dict[str, Any] | None = None
+        self._sent: dict[str, list[dict[str, Any]]] = {}
+
+    def show(self, chart: Any) -> None:
+        """Draw `chart`, or only update its data when its layout is the one already drawn."""
+        spec = chart.to_dict(validate=False)
+        datasets = spec.pop("datasets", {})
+        if spec == self._layout:
+            self.update(datasets)
+            return
+        self._layout = spec
+        self._sent = dict(datasets)
+        self.revision += 1
+        with self.hold_sync():
+            self.spec_revision = self.revision
+            self.spec = {**spec, "datasets": datasets}
+
+    def update(self, datasets: dict[str, list[dict[str, Any]]]) -> None:
+        """Send the datasets that differ from what the browser holds."""
+        changed = {k: v for k, v in datasets.items() if self._sent.get(k) != v}
+        if not changed:
+            return
+        self._sent.update(changed)
+        self.revision += 1
+        self.data = {"revision": self.revision, "datasets": changed}
+
+
+# ---------------------------------------------------------------- throttling
+
+
+class Latest:
+    """Calls `fn` with the most recent submitted value, never with a backlog of old ones.
+
+    A submit schedules one call `wait_s` later on the running event loop (the
+    kernel's); submits before it fires, or while `fn` runs, only replace the
+    value, so a drag of forty slider steps costs one or two runs and the final
+    position always runs last. Without a running loop it calls `fn` at once.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[Any], None],
+        wait_s: float = THROTTLE_S,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.fn = fn
+        self.wait_s = wait_s
+        self._loop = loop
+        self._handle: Any = None
+        self._value: Any = None
+        self._pending = False
+
+    def submit(self, value: Any) -> None:
+        self._value, self._pending = value, True
+        if self._handle is not None:
+            return
+        loop = self._loop or _running_loop()
+        if loop is None:
+            self._fire()
+        else:
+            self._handle = loop.call_later(self.wait_s, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        if not self._pending:
+            return
+        value, self._pending = self._value, False
+        self.fn(value)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+# ---------------------------------------------------------------- controls
+
+
+def _steps(lo: float, hi: float) -> tuple[float, ...]:
+    """1-2-5 values from lo to hi: a log-scale slider whose every stop reads as a round number."""
+    out, decade = [], 10.0 ** math.floor(math.log10(lo))
+    while decade <= hi:
+        out += [m * decade for m in (1, 2, 5) if lo <= m * decade <= hi]
+        decade *= 10
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Control:
+    """How the Lab shows one knob: label, unit, and its stops (for sliders) or choices."""
+
+    knob: str
+    label: str
+    unit: str
+    steps: tuple[float, ...] = ()
+    none_label: str | None = None  # the slider's end that stands for None
+    advanced: bool = False
+
+
+# Units are in the knob names; these say them in words. The tooltips are Params' own docs.
+CONTROLS: tuple[Control, ...] = (
+    Control("buffer_limit", "Buffer limit", "events per session", _steps(10, 1e7), "unbounded"),
+    Control("buffer_policy", "Buffer policy", "when the buffer is full"),
+    Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 60)),
+    Control("reconnect_cap_s", "Backoff cap", "s", _steps(0.5, 600)),
+    Control("reconnect_jitter", "Backoff jitter", "kind"),
+    Control("inflight_limit", "In-flight limit", "requests per node", _steps(1, 1e5), "none"),
+    Control("fast_fail", "Fast-fail", "on/off"),
+    Control("split_brain_fix", "Split-brain fix", "on/off"),
+    Control("client_reconnect_base_s", "Client backoff base", "s", _steps(0.1, 60), advanced=True),
+    Control("client_reconnect_cap_s", "Client backoff cap", "s", _steps(1, 600), advanced=True),
+    Control("client_reconnect_jitter", "Client jitter", "kind", advanced=True),
+    Control(
+        "connect_rate_limit",
+        "Admission limit",
+        "connections/s",
+        _steps(100, 1e6),
+        "unlimited",
+        advanced=True,
+    ),
+    Control(
+        "presence_capacity", "Presence capacity", "ops/s per node", _steps(1e3, 1e6), advanced=True
+    ),
+    Control("users", "Users", "users", _steps(1e4, 5e7), advanced=True),
+    Control("event_rate", "Event rate", "events/s per session", _steps(0.1, 100), advanced=True),
+)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:g}"
+
+
+def _field(knob: str) -> dataclasses.Field:
+    from incidentlab.model.params import Params
+
+    return {f.name: f for f in dataclasses.fields(Params)}[knob]
+
+
+def _make_widget(control: Control) -> widgets.Widget:
+    field = _field(control.knob)
+    meta = field.metadata
+    tooltip = f"{control.knob}: {meta.get('doc', '')}"
+    description = f"{control.label} ({control.unit})"
+    style = {"description_width": "150px"}
+    layout = widgets.Layout(width="330px")
+    if isinstance(field.default, bool):
+        return widgets.Checkbox(
+            value=field.default,
+            description=description,
+            tooltip=tooltip,
+            indent=False,
+            layout=layout,
+        )
+    if meta.get("choices"):
+        return widgets.Dropdown(
+            options=list(meta["choices"]),
+            value=field.default,
+            description=description,
+            tooltip=tooltip,
+            style=style,
+            layout=layout,
+        )
+    options = [(_label(v), v) for v in control.steps]
+    if control.none_label:
+        options.append((control.none_label, NONE))
+    slider = widgets.SelectionSlider(
+        options=options,
+        value=options[0][1],
+        description=description,
+        tooltip=tooltip,
+        continuous_update=True,
+        style=style,
+        layout=layout,
+    )
+    _set_widget(slider, control, field.default)
+    return slider
+
+
+def _set_widget(widget: widgets.Widget, control: Control, value: Any) -> None:
+    """Move a control to `value`; a slider gains a stop when the value is off its grid."""
+    if not isinstance(widget, widgets.SelectionSlider):
+        widget.value = value
+        return
+    target = NONE if value is None else value
+    values = [v for _, v in widget.options]
+    if target not in values:
+        numbers = sorted({*(v for v in values if v != NONE), target})
+        options = [(_label(v), v) for v in numbers]
+        if control.none_label:
+            options.append((control.none_label, NONE))
+        with widget.hold_trait_notifications():
+            widget.options = options
+    widget.value = target
+
+
+def _read_widget(widget: widgets.Widget) -> Any:
+    value = widget.value
+    return None if isinstance(widget, widgets.SelectionSlider) and value == NONE else value
+
+
+# ---------------------------------------------------------------- outcome cards
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def _count(n: float) -> str:
+    n = float(n)
+    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {word}"
+    return f"{n:,.0f}"
+
+
+def outcome_cards(outcome: Any, horizon_s: float) -> dict[str, str]:
+    """The cards above the charts: key -> the value a learner reads first."""
+    o = outcome
+    if o.recovered:
+        when = o.time_to_recover_s
+        recovered = "yes" if when is None else f"yes, after {_minutes(when)}"
+    else:
+        recovered = f"no (in {_minutes(horizon_s)})"
+    lost = _count(o.events_lost)
+    if o.events_dropped:
+        lost += f" (+{_count(o.events_dropped)} dropped)"
+    return {
+        "first_oom": "never" if o.first_oom_s is None else f"after {_minutes(o.first_oom_s)}",
+        "crashes": f"{o.oom_crashes:,}",
+        "lost": lost,
+        "recovered": recovered,
+        "stalled": f"{o.peak_stalled_fraction:.0%}",
+    }
+
+
+_CARD_TITLES = {
+    "first_oom": "First node out of memory",
+    "crashes": "Node crashes",
+    "lost": "Events lost",
+    "recovered": "Recovered",
+    "stalled": "Peak stalled sessions",
+}
+
+_CSS = """
+<style>
+.il-cards { display: flex; gap: 8px; flex-wrap: wrap; margin: 4px 0 6px 0; }
+.il-card { border: 1px solid #ccc; border-radius: 6px; padding: 4px 10px; min-width: 110px;
+           background: #fafafa; font-family: sans-serif; }
+.il-card .il-title { font-size: 11px; color: #555; }
+.il-card .il-value { font-size: 18px; font-weight: bold; }
+.il-words { font-family: sans-serif; font-size: 13px; color: #333; max-width: 760px; }
+.il-error { color: #b00020; font-family: sans-serif; white-space: pre-wrap; }
+</style>
+"""
+
+
+def _cards_html(cards: dict[str, str], sentences: list[str]) -> str:
+    parts = [_CSS, '<div class="il-cards">']
+    for key, value in cards.items():
+        parts.append(
+            f'<div class="il-card" data-card="{key}"><div class="il-title">'
+            f'{_CARD_TITLES[key]}</div><div class="il-value">{html.escape(value)}</div></div>'
+        )
+    parts.append('</div><div class="il-words">')
+    parts.append(html.escape(" ".join(sentences)))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _error_html(exc: BaseException) -> str:
+    if isinstance(exc, IncidentlabError):
+        body = html.escape(str(exc))
+        return f'<div class="il-error"><b>Could not run the model:</b> {body}</div>'
+    trace = html.escape("".join(traceback.format_exception(exc)))
+    return (
+        f'<div class="il-error"><b>Error in the Lab:</b> {html.escape(type(exc).__name__)}: '
+        f"{html.escape(str(exc))}<details><summary>traceback</summary><pre>{trace}</pre>"
+        "</details></div>"
+    )
+
+
+# ---------------------------------------------------------------- the Lab
+
+
+class Lab:
+    """The dashboard: `Lab()`, `Lab(preset="march-2017-replay")` or `Lab(params)`.
+
+    `lab.params` reads the knobs; assigning it moves the controls and runs once.
+    `lab.run` is the latest `Run`; `lab.widget` is the ipywidgets box shown.
+    """
+
+    def __init__(self, params: Any = None, *, preset: str | None = None) -> None:
+        from incidentlab.model.params import Params
+        from incidentlab.model.presets import presets
+
+        self._presets = presets
+        if preset is not None and preset not in presets:
+            raise ParamError(f"preset {preset!r} is unknown; accepted: {', '.join(presets)}")
+        if params is not None and not isinstance(params, Params):
+            raise ParamError(
+                f"Lab(params): expected incidentlab.Params, got {type(params).__name__}"
+            )
+        self._preset = preset or BASELINE
+        scenario_params = _scenario_params(presets[self._preset])
+        self._base = params if params is not None else scenario_params
+        self._initial = (self._preset, self._base)
+        self._baselines: dict[str, Any] = {}
+        self._events: Any = None
+        self._quiet = False
+        self.run: Any = None
+        self.runs = 0  # how many times the model ran, for the curious and for tests
+        self._layout_key: tuple[bool, ...] | None = None
+
+        self.controls = {c.knob: _make_widget(c) for c in CONTROLS}
+        for control in CONTROLS:
+            self.controls[control.knob].observe(self._on_control, names="value")
+        self.buttons = {label: widgets.Button(description=label) for label in PRESET_BUTTONS}
+        self.buttons["Reset"] = widgets.Button(description="Reset", button_style="warning")
+        for label, button in self.buttons.items():
+            button.on_click(lambda _b, label=label: self._on_button(label))
+        self.cards = widgets.HTML(layout=widgets.Layout(min_height="90px"))
+        self.error = widgets.HTML()
+        self.status = widgets.HTML()
+        self.chart = LiveChart()
+        self._latest = Latest(self._run_guarded)
+
+        main = [self.controls[c.knob] for c in CONTROLS if not c.advanced]
+        advanced = widgets.VBox([self.controls[c.knob] for c in CONTROLS if c.advanced])
+        fold = widgets.Accordion(children=[advanced], titles=("Advanced",), selected_index=None)
+        panel = widgets.VBox([*main, fold], layout=widgets.Layout(width="350px"))
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox(list(self.buttons.values())),
+                widgets.HBox([panel, widgets.VBox([self.cards, self.error, self.chart])]),
+                self.status,
+            ]
+        )
+        self.widget.add_class("incidentlab-lab")
+        self._move_controls(self._base)
+        self._run_guarded(self.params)
+
+    # -- public
+
+    @property
+    def params(self) -> Any:
+        """The knobs as the controls show them (knobs without a control keep their value)."""
+        knobs = {c.knob: _read_widget(self.controls[c.knob]) for c in CONTROLS}
+        if knobs["buffer_limit"] is None:
+            knobs["buffer_policy"] = "unbounded"
+        elif knobs["buffer_policy"] == "unbounded":
+            knobs["buffer_policy"] = "drop-oldest"
+        return self._base.replace(**knobs)
+
+    @params.setter
+    def params(self, value: Any) -> None:
+        from incidentlab.model.params import Params
+
+        if not isinstance(value, Params):
+            raise ParamError(f"lab.params: expected incidentlab.Params, got {type(value).__name__}")
+        self._base = value
+        self._move_controls(value)
+        self._run_guarded(self.params)
+
+    @property
+    def preset(self) -> str:
+        """The scenario the knobs run in: its schedule (faults, operator actions) and time axis."""
+        return self._preset
+
+    def load_preset(self, name: str) -> None:
+        """Switch to a preset's scenario and knobs, as its button does."""
+        if name not in self._presets:
+            raise ParamError(f"preset {name!r} is unknown; accepted: {', '.join(self._presets)}")
+        self._preset = name
+        self.params = _scenario_params(self._presets[name])
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- wiring
+
+    def _move_controls(self, params: Any) -> None:
+        self._quiet = True
+        try:
+            for control in CONTROLS:
+                _set_widget(self.controls[control.knob], control, getattr(params, control.knob))
+        finally:
+            self._quiet = False
+
+    def _on_control(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        owner = change["owner"]
+        self._quiet = True
+        try:  # keep the buffer limit and its policy consistent, as Params requires
+            limit, policy = self.controls["buffer_limit"], self.controls["buffer_policy"]
+            if owner is limit and change["new"] == NONE:
+                policy.value = "unbounded"
+            elif owner is limit and policy.value == "unbounded":
+                policy.value = "drop-oldest"
+            elif owner is policy and change["new"] == "unbounded":
+                limit.value = NONE
+            elif owner is policy and limit.value == NONE:
+                _set_widget(limit, CONTROLS[0], 10_000)
+        finally:
+            self._quiet = False
+        try:
+            params = self.params
+        except Exception as exc:
+            self.error.value = _error_html(exc)
+            return
+        self._latest.submit(params)
+
+    def _on_button(self, label: str) -> None:
+        try:
+            if label == "Reset":
+                self._preset = self._initial[0]
+                self.params = self._initial[1]
+            else:
+                self.load_preset(PRESET_BUTTONS[label])
+        except Exception as exc:
+            self.error.value = _error_html(exc)
+
+    def _run_guarded(self, params: Any) -> None:
+        try:
+            self._run(params)
+        except Exception as exc:
+            self.error.value = _error_html(exc)
+        else:
+            self.error.value = ""
+
+    def _run(self, params: Any) -> None:
+        from incidentlab.model.engine import simulate
+
+        replay = self._preset == REPLAY
+        started = time.perf_counter()
+        run = simulate(_with_params(self._presets[self._preset], params))
+        model_ms = (time.perf_counter() - started) * 1000
+        self.runs += 1
+        ghost = self._baseline()
+        events = self._report_events() if replay else None
+        layout = (replay,)
+        common = {
+            "baseline": ghost.timeline,
+            "events": events,
+            "oom_gb": params.node_memory_gb,
+            "clock": replay,
+        }
+        if self._layout_key != layout:
+            self.chart.show(charts.dashboard(run.timeline, **common))
+            self._layout_key = layout
+        else:
+            self.chart.update(charts.chart_data(run.timeline, **common))
+        self.cards.value = _cards_html(
+            outcome_cards(run.outcome, params.horizon_s), run.outcome.sentences()
+        )
+        self.run = run
+        total_ms = (time.perf_counter() - started) * 1000
+        self.status.value = (
+            f'<span class="il-status" data-runs="{self.runs}" style="color:#777;font-size:11px">'
+            f"{self._preset} · model run {model_ms:.0f} ms, with charts {total_ms:.0f} ms · "
+            f"{self.runs} runs</span>"
+        )
+
+    def _baseline(self) -> Any:
+        """The ghost: the unchanged preset of the 2017 day, the replay's own for the replay."""
+        from incidentlab.model.engine import simulate
+
+        name = REPLAY if self._preset == REPLAY else BASELINE
+        if name not in self._baselines:
+            self._baselines[name] = simulate(self._presets[name])
+        return self._baselines[name]
+
+    def _report_events(self) -> Any:
+        if self._events is None:
+            from incidentlab.reports import load_report
+
+            self._events = load_report()
+        return self._events
+
+
+def _scenario_params(scenario: Any) -> Any:
+    return scenario.params
+
+
+def _with_params(scenario: Any, params: Any) -> Any:
+    return dataclasses.replace(scenario, params=params)

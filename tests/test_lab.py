@@ -1,0 +1,282 @@
+"""The Lab wires controls to simulate and charts: driven here from Python, without a browser."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import ipywidgets as widgets
+import pytest
+
+import incidentlab as il
+from incidentlab import lab as lab_module
+from incidentlab.lab import CONTROLS, Lab, Latest, LiveChart, outcome_cards
+from incidentlab.model.params import Params
+
+
+@pytest.fixture(scope="module")
+def lab() -> Lab:
+    return Lab()
+
+
+def card(lab: Lab, key: str) -> str:
+    html = lab.cards.value
+    start = html.index(f'data-card="{key}"')
+    value = html.index('class="il-value">', start) + len('class="il-value">')
+    return html[value : html.index("</div>", value)]
+
+
+def test_lab_starts_on_march_2017_and_shows_its_outcome(lab):
+    preset = il.presets["march-2017"]
+    assert lab.params == preset.params
+    expected = il.simulate(preset).outcome
+    assert lab.run.outcome == expected
+    assert card(lab, "crashes") == f"{expected.oom_crashes:,}"
+    assert card(lab, "first_oom") == f"after {expected.first_oom_s / 60:.1f} min"
+    assert " ".join(expected.sentences()) in lab.cards.value
+    assert lab.error.value == ""
+
+
+def test_setting_params_moves_controls_and_runs_once():
+    lab = Lab()
+    runs, spec_revision = lab.runs, lab.chart.spec_revision
+    new = lab.params.replace(
+        buffer_limit=1000, buffer_policy="drop-oldest", fast_fail=True, reconnect_cap_s=37.0
+    )
+    lab.params = new
+    assert lab.runs == runs + 1
+    assert lab.params == new
+    assert lab.controls["buffer_limit"].value == 1000
+    assert lab.controls["buffer_policy"].value == "drop-oldest"
+    assert lab.controls["fast_fail"].value is True
+    assert lab.controls["reconnect_cap_s"].value == 37.0  # off the 1-2-5 grid: a stop is added
+    assert lab.run.outcome == il.simulate(il.presets["march-2017"].replace(**new.changed())).outcome
+    # same layout: only the current run's rows travel, into the drawn chart
+    assert lab.chart.spec_revision == spec_revision
+    assert set(lab.chart.data["datasets"]) == {"current"}
+
+
+def test_moving_a_control_reruns_with_that_knob(lab):
+    lab.controls["split_brain_fix"].value = True
+    try:
+        assert lab.params.split_brain_fix is True
+        assert lab.run.scenario.params.split_brain_fix is True
+        assert card(lab, "crashes") == f"{lab.run.outcome.oom_crashes:,}"
+    finally:
+        lab.controls["split_brain_fix"].value = False
+
+
+def test_buffer_limit_and_policy_stay_consistent():
+    lab = Lab()
+    lab.controls["buffer_limit"].value = 1000.0
+    assert lab.controls["buffer_policy"].value == "drop-oldest"
+    assert lab.params.buffer_limit == 1000
+    lab.controls["buffer_policy"].value = "unbounded"
+    assert lab.controls["buffer_limit"].value == lab_module.NONE
+    assert lab.params.buffer_limit is None
+    lab.controls["buffer_policy"].value = "disconnect"
+    assert lab.params.buffer_limit == 10_000 and lab.params.buffer_policy == "disconnect"
+    assert lab.error.value == ""
+
+
+def test_preset_buttons_and_reset():
+    lab = Lab()
+    lab.buttons["With the fixes"].click()
+    fixed = il.presets["march-2017-fixed"]
+    assert lab.params == fixed.params
+    assert lab.run.outcome == il.simulate(fixed).outcome
+    assert card(lab, "first_oom") == "never"
+
+    spec_revision = lab.chart.spec_revision
+    lab.buttons["Replay the day"].click()
+    assert lab.preset == "march-2017-replay"
+    assert lab.chart.spec_revision > spec_revision  # a new layout: wall clock, report marks
+    assert len(lab.chart.spec["datasets"]["report"]) > 10
+    assert "utcFormat" in str(lab.chart.spec)
+
+    lab.buttons["Reset"].click()
+    assert lab.preset == "march-2017"
+    assert lab.params == il.presets["march-2017"].params
+    assert lab.error.value == ""
+
+
+def test_lab_from_params_and_preset():
+    params = Params(users=100_000, session_nodes=10)
+    lab = Lab(params)
+    assert lab.params == params
+    assert lab.controls["users"].value == 100_000
+    replay = Lab(preset="march-2017-replay")
+    assert replay.params == il.presets["march-2017-replay"].params
+    with pytest.raises(il.ParamError, match="unknown; accepted: march-2017"):
+        Lab(preset="march-2018")
+    with pytest.raises(il.ParamError, match=r"expected incidentlab\.Params"):
+        Lab({"users": 10})
+    with pytest.raises(il.ParamError, match=r"expected incidentlab\.Params"):
+        replay.params = {"users": 10}
+
+
+def test_bad_knob_combination_is_shown_in_the_lab_not_raised():
+    lab = Lab()
+    lab.controls["reconnect_base_s"].value = 50.0  # above the 4 s cap
+    assert "reconnect_cap_s=4.0 is below reconnect_base_s=50.0" in lab.error.value
+    lab.controls["reconnect_base_s"].value = 1.0
+    assert lab.error.value == ""
+
+
+def test_unexpected_error_in_a_run_is_shown_with_its_traceback(monkeypatch):
+    lab = Lab()
+
+    def broken(scenario):
+        raise RuntimeError("engine fell over")
+
+    monkeypatch.setattr("incidentlab.model.engine.simulate", broken)
+    lab.controls["fast_fail"].value = True
+    assert "RuntimeError: engine fell over" in lab.error.value
+    assert "<details>" in lab.error.value and "Traceback" in lab.error.value
+
+
+def test_every_control_shows_unit_and_tooltip(lab):
+    fields = {f["knob"]: f["doc"] for f in Params.describe()}
+    for control in CONTROLS:
+        widget = lab.controls[control.knob]
+        assert f"({control.unit})" in widget.description
+        assert widget.tooltip == f"{control.knob}: {fields[control.knob]}"
+        if isinstance(widget, widgets.SelectionSlider):
+            assert widget.continuous_update is True
+    assert lab.controls["buffer_limit"].options[-1] == ("unbounded", lab_module.NONE)
+    assert lab.controls["inflight_limit"].options[-1] == ("none", lab_module.NONE)
+    assert lab.controls["connect_rate_limit"].options[-1] == ("unlimited", lab_module.NONE)
+
+
+def test_advanced_controls_fold_away(lab):
+    folds = [w for w in _walk(lab.widget) if isinstance(w, widgets.Accordion)]
+    assert len(folds) == 1 and folds[0].selected_index is None
+    inside = set(_walk(folds[0]))
+    for control in CONTROLS:
+        assert (lab.controls[control.knob] in inside) is control.advanced
+
+
+def test_log_slider_stops_are_1_2_5():
+    assert lab_module._steps(10, 1000) == (10, 20, 50, 100, 200, 500, 1000)
+    assert lab_module._steps(0.05, 1) == (0.05, 0.1, 0.2, 0.5, 1)
+
+
+def test_outcome_cards_in_plain_words():
+    fixed = il.simulate(il.presets["march-2017-fixed"]).outcome
+    cards = outcome_cards(fixed, 3600)
+    assert cards["first_oom"] == "never" and cards["crashes"] == "0" and cards["lost"] == "0"
+    assert cards["recovered"] == f"yes, after {fixed.time_to_recover_s / 60:.1f} min"
+
+
+def test_lab_displays_as_one_widget(lab):
+    bundle = lab._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# -- the chart view
+
+
+def test_live_chart_sends_only_changed_datasets():
+    import _synthetic as synth
+
+    from incidentlab import charts
+
+    chart = LiveChart()
+    assert "vegaEmbed" not in chart._esm[:0]  # bundled once, no import lines left
+    assert "https://esm.sh" not in chart._esm and "cdn.jsdelivr" not in chart._esm
+    base = synth.timeline(600)
+    chart.show(charts.dashboard(synth.timeline(600, peak_gb=12), baseline=base, oom_gb=16))
+    assert chart.spec_revision == 1 and set(chart.spec["datasets"]) >= {"current", "baseline"}
+    chart.show(charts.dashboard(synth.timeline(600, peak_gb=20), baseline=base, oom_gb=16))
+    assert chart.spec_revision == 1
+    assert set(chart.data["datasets"]) == {"current"} and chart.data["revision"] == 2
+    chart.update(charts.chart_data(synth.timeline(600, peak_gb=20), baseline=base, oom_gb=16))
+    assert chart.data["revision"] == 2  # nothing changed, nothing sent
+    chart.show(charts.dashboard(synth.timeline(600), oom_gb=16, clock=True))
+    assert chart.spec_revision == 3
+
+
+# -- throttling: the kernel never queues a backlog and the last position wins
+
+
+class FakeLoop:
+    def __init__(self) -> None:
+        self.calls: list = []
+
+    def call_later(self, delay, fn):
+        self.calls.append(fn)
+        return object()
+
+    def run_pending(self) -> None:
+        calls, self.calls = self.calls, []
+        for fn in calls:
+            fn()
+
+
+def test_latest_coalesces_submits_and_runs_the_last():
+    seen: list[int] = []
+    loop = FakeLoop()
+    latest = Latest(seen.append, loop=loop)
+    for value in range(40):
+        latest.submit(value)
+    assert len(loop.calls) == 1 and seen == []
+    loop.run_pending()
+    assert seen == [39]
+    loop.run_pending()
+    assert seen == [39]
+
+
+def test_latest_runs_again_for_values_that_arrive_during_a_run():
+    seen: list[int] = []
+    loop = FakeLoop()
+
+    def slow(value: int) -> None:
+        seen.append(value)
+        if value == 0:  # a drag goes on while the model runs
+            for v in range(1, 20):
+                latest.submit(v)
+
+    latest = Latest(slow, loop=loop)
+    latest.submit(0)
+    loop.run_pending()
+    loop.run_pending()
+    assert seen == [0, 19]
+
+
+def test_latest_on_a_real_event_loop_never_builds_a_backlog():
+    seen: list[int] = []
+
+    def slow(value: int) -> None:
+        time.sleep(0.05)  # a model run that is slower than the slider
+        seen.append(value)
+
+    async def drag() -> None:
+        # A 150 ms drag over 30 stops. Like the kernel's message queue, every position that
+        # arrived while a run blocked the loop is delivered in one burst after it.
+        latest = Latest(slow, wait_s=0.01)
+        start, sent = time.perf_counter(), 0
+        while sent < 30:
+            due = min(30, int((time.perf_counter() - start) / 0.005) + 1)
+            for value in range(sent, due):
+                latest.submit(value)
+            sent = due
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.3)
+
+    asyncio.run(drag())
+    assert seen[-1] == 29
+    assert len(seen) <= 5, seen  # 150 ms of dragging, 60 ms per run: no backlog of 30
+
+
+def test_latest_without_a_loop_runs_at_once():
+    seen: list[int] = []
+    latest = Latest(seen.append)
+    latest.submit(1)
+    latest.submit(2)
+    assert seen == [1, 2]
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
