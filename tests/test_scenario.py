@@ -143,3 +143,12 @@ def test_operator_actions_act():
     restarted = il.simulate(Scenario(params=calm, actions=(Action(60, "restart_presence"),)))
     assert restarted.timeline.filter(pl.col("t_s") == 60)["users_stalled"][0] == pytest.approx(
         100_000)  # every link lost at once
+
+
+def test_answer_key_paraphrases_give_the_same_schedule():
+    """The hand-labelled answer key words events differently; the schedule must not change."""
+    ours = Scenario.from_events(il.answer_key())
+    parsed = il.presets["march-2017-replay"]
+    assert [(a.t_s, a.kind, a.value) for a in ours.actions] == [
+        (a.t_s, a.kind, a.value) for a in parsed.actions]
+    assert ours.unmapped.height == parsed.unmapped.height

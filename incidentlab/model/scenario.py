@@ -164,42 +164,49 @@ class Scenario:
                    unmapped=frame)
 
 
-_CLOCK = re.compile(r"\bat (\d{1,2}):(\d{2})\b")
+# Each action, the patterns that name it (the report's wording and plain paraphrases of it).
+_LOCKUP = re.compile(r"soft[- ]?lock|lockup|disconnect\w* from its (other )?cluster|netsplit")
+_RESTART_PRESENCE = re.compile(r"(reboot|restart)\w*( and recover)? the presence (service|cluster)")
+_REBOOT_NODE = re.compile(r"misbehaving server is rebooted|rebooted onto another"
+                          r"|(reboot|restart)\w* the (faulty|misbehaving|one) (presence )?server")
+_DISABLE = re.compile(r"disabl\w* (sending messages|(the )?message sending|sending)"
+                      r"|(message )?sending (of messages )?(is |was )?disabled")
+_ENABLE = re.compile(r"enabl\w* (the )?(sending|message sending)"
+                     r"|(message )?sending (of messages )?(is |was )?enabled")
+_FULL_REBOOT = re.compile(r"(began|begin|begins|start|starts|started) (the )?(full )?(\"|“)?"
+                          r"reboot|reboot process|start this process")
+_PATCHES_DONE = re.compile(r"patch\w* (rollout|roll-out) (has )?complet|rollout of the "
+                           r"(aforementioned )?(api )?patches has completed")
+_AT_CLOCK = re.compile(r"start this process at (\d{1,2}):(\d{2})")
 
 
 def _map_event(row: dict, t_s: float, start: dt.datetime) -> tuple[list[Action], str]:
-    """Actions for one event, or ([], reason it maps to nothing)."""
+    """Actions for one event (by its kind and text), or ([], the reason it maps to nothing)."""
     text = row["text"] or ""
     low = text.lower()
     kind = row["kind"]
     note = f"{row['time']:%H:%M} {text[:80]}"
     if row.get("source") == "status_update":
         return [], "status-page update: tells users, changes nothing in the cluster"
-    if kind == "followup":
-        return [], "follow-up after the incident (fixes deployed later); not a schedule event"
+    if kind in ("detection", "communication", "impact", "followup"):
+        return [], _reason(kind, low)
     acts: list[Action] = []
-    locks = ("soft-lock" in low or "soft lock" in low
-             or "disconnected from its other cluster members" in low)
-    if "presence" in low and locks and "isolated" not in low:
+    if "presence" in low and _LOCKUP.search(low) and "isolated" not in low:
         acts.append(Action(t_s, "lockup", note=note))
-    if re.search(r"attempt to reboot and recover the presence service", low):
+    if _RESTART_PRESENCE.search(low):
         acts.append(Action(t_s, "restart_presence", note=note))
-    if "misbehaving server is rebooted" in low:
+    if _REBOOT_NODE.search(low):
         acts.append(Action(t_s, "reboot_presence_node", note=note))
-    if re.search(r"disable (sending messages|message sending)", low):
+    if _DISABLE.search(low):
         acts.append(Action(t_s, "disable_sending", note=note))
-    if re.search(r"enable sending|sending (of messages )?is enabled|enabled? sending of messages"
-                 r"|message sending is enabled", low):
+    if _ENABLE.search(low):
         acts.append(Action(t_s, "enable_sending", note=note))
-    if re.search(r"began the reboot process", low):
-        acts.append(Action(t_s, "full_reboot", note=note))
-    m = re.search(r"start this process at (\d{1,2}):(\d{2})", low)
-    if m:
-        when = start.replace(hour=int(m[1]), minute=int(m[2]))
-        acts.append(Action((when - start).total_seconds(), "full_reboot", note=note))
-    elif re.fullmatch(r"\W*(and )?start this process( at)?\W*", low.strip()):
-        acts.append(Action(t_s, "full_reboot", note=note))
-    if "rollout of the aforementioned api patches has completed" in low:
+    if _FULL_REBOOT.search(low) and "prepare" not in low and "decision" not in low:
+        m = _AT_CLOCK.search(low)
+        when = start.replace(hour=int(m[1]), minute=int(m[2])) if m else None
+        acts.append(Action(t_s if when is None else (when - start).total_seconds(),
+                           "full_reboot", note=note))
+    if _PATCHES_DONE.search(low):
         acts.append(Action(t_s, "set_connect_rate_limit", PATCHED_CONNECT_RATE_LIMIT, note=note))
     if acts:
         return acts, ""
