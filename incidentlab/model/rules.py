@@ -157,7 +157,8 @@ def admit_clients(t, C, Wc, cpmf, limit, Y, up_weight, x, k, refused):
 def send_link_requests(t, R, new_sessions, x, k, sent, failed):
     """Unlinked sessions whose backoff ended, and new sessions, ask presence for a link. With an
     in-flight limit ('a hard limit to the number of in-flight connections') requests beyond
-    the semaphore fail locally at once and back off."""
+    the semaphore fail locally at once and back off. Mean field: requests spread over the
+    nodes like sessions do, so the semaphores add up to `inflight_limit` x nodes up."""
     total = new_sessions
     for lvl in range(R.shape[1]):
         total += R[t, lvl]
