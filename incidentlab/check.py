@@ -77,8 +77,8 @@ class Exercise:
             return Feedback(
                 self.id,
                 None,
-                next=(f"Put your answer in `{self.answer}` ({self.prompt}) and run this "
-                      "cell again.",
+                next=(f"Put your answer in `{self.answer}` ({self.prompt}) in the cell "
+                      "above, run it, then run this check again.",
                       f"Stuck? Uncomment the `%load solutions/{self.solution}` line above the "
                       "answer and run that cell twice (once to load, once to run)."),
             )
