@@ -308,3 +308,13 @@ def test_fixed_day():
     assert not fb and "actions" in _hints(fb)
     fb = check.lesson6.fixed_day(day.replace(fast_fail=True))
     assert not fb and "inflight_limit" in _hints(fb)
+
+
+@pytest.mark.parametrize("exercise_id", sorted(check.EXERCISES))
+def test_every_checker_waits_for_an_answer_and_refuses_the_wrong_type(exercise_id):
+    exercise = check.EXERCISES[exercise_id]
+    context = {name: REPORT if name == "report" else "" for name in exercise.context}
+    fb = exercise(None, **context)
+    assert fb.passed is None and exercise.answer in _hints(fb)
+    with pytest.raises(CheckError, match=exercise_id):
+        exercise(object(), **context)
