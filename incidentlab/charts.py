@@ -22,7 +22,7 @@ MAX_POINTS = 300
 #: The presence load headline is offered / capacity over one-minute means, as in the Outcome.
 LOAD_WINDOW_S = 60.0
 
-WIDTH = 620
+WIDTH = 560
 PANEL_HEIGHT = 130
 GHOST = "#9e9e9e"
 # Clock times travel as wall-clock ms read as UTC; label them in UTC so every browser agrees.
@@ -262,13 +262,9 @@ def _panel(
     labels = list(series.values())
     label_expr = " : ".join(f"datum.key == '{k}' ? '{v}'" for k, v in series.items()) + " : ''"
     xt = _x(clock, title=last)
-    symlog = name == "events"
-    y = alt.Y(
-        "value:Q",
-        title=spec["unit"],
-        scale=alt.Scale(type="symlog") if symlog else alt.Undefined,
-        axis=alt.Axis(format=spec["yformat"]),
-    )
+    # SI prefixes read badly to learners where G means billion: write B instead.
+    labels_expr = f"replace(format(datum.value, '{spec['yformat']}'), 'G', 'B')"
+    y = alt.Y("value:Q", title=spec["unit"], axis=alt.Axis(labelExpr=labels_expr))
     time_tip = (
         alt.Tooltip("x:T", title="time", format="%H:%M", formatType="utc")
         if clock
@@ -291,7 +287,7 @@ def _panel(
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(domain=labels, range=spec["colors"]),
-                legend=alt.Legend(title=None, orient="right"),
+                legend=alt.Legend(title=None, orient="top", direction="horizontal", offset=4),
             ),
             tooltip=[time_tip, alt.Tooltip("series:N"), alt.Tooltip("value:Q", format=",.4~r")],
         )

@@ -202,7 +202,7 @@ class Control:
 
     knob: str
     label: str
-    unit: str
+    unit: str = ""  # empty for choices and switches, which have none
     steps: tuple[float, ...] = ()
     none_label: str | None = None  # the slider's end that stands for None
     advanced: bool = False
@@ -210,17 +210,17 @@ class Control:
 
 # Units are in the knob names; these say them in words. The tooltips are Params' own docs.
 CONTROLS: tuple[Control, ...] = (
-    Control("buffer_limit", "Buffer limit", "events per session", _steps(10, 1e7), "unbounded"),
-    Control("buffer_policy", "Buffer policy", "when the buffer is full"),
+    Control("buffer_limit", "Buffer limit", "events/session", _steps(10, 1e7), "unbounded"),
+    Control("buffer_policy", "Buffer policy"),
     Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 60)),
     Control("reconnect_cap_s", "Backoff cap", "s", _steps(0.5, 600)),
-    Control("reconnect_jitter", "Backoff jitter", "kind"),
-    Control("inflight_limit", "In-flight limit", "requests per node", _steps(1, 1e5), "none"),
-    Control("fast_fail", "Fast-fail", "on/off"),
-    Control("split_brain_fix", "Split-brain fix", "on/off"),
+    Control("reconnect_jitter", "Backoff jitter"),
+    Control("inflight_limit", "In-flight limit", "requests/node", _steps(1, 1e5), "none"),
+    Control("fast_fail", "Fast-fail"),
+    Control("split_brain_fix", "Split-brain fix"),
     Control("client_reconnect_base_s", "Client backoff base", "s", _steps(0.1, 60), advanced=True),
     Control("client_reconnect_cap_s", "Client backoff cap", "s", _steps(1, 600), advanced=True),
-    Control("client_reconnect_jitter", "Client jitter", "kind", advanced=True),
+    Control("client_reconnect_jitter", "Client jitter", advanced=True),
     Control(
         "connect_rate_limit",
         "Admission limit",
@@ -230,10 +230,10 @@ CONTROLS: tuple[Control, ...] = (
         advanced=True,
     ),
     Control(
-        "presence_capacity", "Presence capacity", "ops/s per node", _steps(1e3, 1e6), advanced=True
+        "presence_capacity", "Presence capacity", "ops/s/node", _steps(1e3, 1e6), advanced=True
     ),
     Control("users", "Users", "users", _steps(1e4, 5e7), advanced=True),
-    Control("event_rate", "Event rate", "events/s per session", _steps(0.1, 100), advanced=True),
+    Control("event_rate", "Event rate", "events/s/session", _steps(0.1, 100), advanced=True),
 )
 
 
@@ -255,9 +255,9 @@ def _make_widget(control: Control) -> widgets.Widget:
     field = _field(control.knob)
     meta = field.metadata
     tooltip = f"{control.knob}: {meta.get('doc', '')}"
-    description = f"{control.label} ({control.unit})"
-    style = {"description_width": "150px"}
-    layout = widgets.Layout(width="330px")
+    description = f"{control.label} ({control.unit})" if control.unit else control.label
+    style = {"description_width": "170px"}
+    layout = widgets.Layout(width="370px")
     if isinstance(field.default, bool):
         return widgets.Checkbox(
             value=field.default,
@@ -359,10 +359,11 @@ _CARD_TITLES = {
 _CSS = """
 <style>
 .il-cards { display: flex; gap: 8px; flex-wrap: wrap; margin: 4px 0 6px 0; }
-.il-card { border: 1px solid #ccc; border-radius: 6px; padding: 4px 10px; min-width: 110px;
-           background: #fafafa; font-family: sans-serif; }
+.il-cards { flex-wrap: nowrap; }
+.il-card { border: 1px solid #ccc; border-radius: 6px; padding: 4px 8px; flex: 1 1 0;
+           min-width: 0; background: #fafafa; font-family: sans-serif; }
 .il-card .il-title { font-size: 11px; color: #555; }
-.il-card .il-value { font-size: 18px; font-weight: bold; }
+.il-card .il-value { font-size: 16px; font-weight: bold; }
 .il-words { font-family: sans-serif; font-size: 13px; color: #333; max-width: 760px; }
 .il-error { color: #b00020; font-family: sans-serif; white-space: pre-wrap; }
 </style>
@@ -442,7 +443,7 @@ class Lab:
         main = [self.controls[c.knob] for c in CONTROLS if not c.advanced]
         advanced = widgets.VBox([self.controls[c.knob] for c in CONTROLS if c.advanced])
         fold = widgets.Accordion(children=[advanced], titles=("Advanced",), selected_index=None)
-        panel = widgets.VBox([*main, fold], layout=widgets.Layout(width="350px"))
+        panel = widgets.VBox([*main, fold], layout=widgets.Layout(width="380px", flex="none"))
         self.widget = widgets.VBox(
             [
                 widgets.HBox(list(self.buttons.values())),

@@ -139,7 +139,9 @@ def test_every_control_shows_unit_and_tooltip(lab):
     fields = {f["knob"]: f["doc"] for f in Params.describe()}
     for control in CONTROLS:
         widget = lab.controls[control.knob]
-        assert f"({control.unit})" in widget.description
+        assert widget.description.startswith(control.label)
+        if control.unit:
+            assert widget.description.endswith(f"({control.unit})")
         assert widget.tooltip == f"{control.knob}: {fields[control.knob]}"
         if isinstance(widget, widgets.SelectionSlider):
             assert widget.continuous_update is True

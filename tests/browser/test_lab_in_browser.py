@@ -60,6 +60,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 with a token, serving a temp copy of lab.ipynb."""
+    # Compile the model here first: the kernel then loads it from the on-disk cache.
+    il.simulate(il.presets["march-2017"])
     root = tmp_path_factory.mktemp("lab-root")
     home = tmp_path_factory.mktemp("lab-home")
     shutil.copy(HERE / "lab.ipynb", root / "lab.ipynb")
