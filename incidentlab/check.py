@@ -246,6 +246,10 @@ def mitigations(answer: Any) -> Feedback:
             f"Your table has no {', '.join(missing_cols)} column(s). Keep every column: "
             "`filter` chooses rows, `select` chooses columns; this exercise needs only `filter`.",
         ))
+    if answer.height == 0:
+        return Feedback(ex, False, next=(
+            "Your table is empty: check the spelling in your condition (kinds are lower-case, "
+            "e.g. \"mitigation\").",))
     right, nxt = [], []
     kinds = sorted(set(answer["kind"].to_list()))
     if kinds == ["mitigation"]:

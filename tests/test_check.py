@@ -44,6 +44,8 @@ def test_mitigations(events):
     fb = check.lesson1.mitigations(right.head(2))
     missing = f"{right.height - 2} of the {right.height} mitigations are missing"
     assert not fb and missing in _hints(fb)
+    fb = check.lesson1.mitigations(right.head(0))
+    assert not fb and "empty" in _hints(fb)
     fb = check.lesson1.mitigations(right.select("time"))
     assert not fb and "filter" in _hints(fb)
     with pytest.raises(CheckError, match=r"polars DataFrame.*collect"):
