@@ -92,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output format (default: csv)")
     p.set_defaults(handler=_cmd_sweep)
 
+    # --- report: one self-contained HTML page that opens with no network ---------------------
+    p = sub.add_parser("report", help="write an offline HTML report of a scenario",
+                       description="Run a preset, optionally with knobs changed, and write one "
+                       "self-contained HTML page: outcome cards, charts with their Vega "
+                       "JavaScript inlined, and the knobs used. It opens with no network.")
+    _add_model_arguments(p)
+    p.add_argument("--out", required=True, metavar="FILE.html", help="the HTML file to write")
+    p.set_defaults(handler=_cmd_report)
+
     # --- Add further subcommands here (simulate, sweep, report): one registration block each,
     # --- like the ones above, with p.set_defaults(handler=_cmd_<name>), and the _cmd_<name>
     # --- function below. Raise IncidentlabError for bad input; main() prints it.
@@ -201,6 +210,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         _print_json(frame.to_dicts())
     else:
         sys.stdout.write(frame.write_csv())
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from incidentlab.export import write_report
+
+    path = write_report(_scenario(args), args.out, preset=args.preset)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)")
     return EXIT_OK
 
 

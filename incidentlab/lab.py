@@ -23,6 +23,7 @@ import traitlets
 
 from incidentlab import charts
 from incidentlab.errors import IncidentlabError, ParamError
+from incidentlab.export import CARDS_CSS, cards_html
 
 BASELINE = "march-2017"
 REPLAY = "march-2017-replay"
@@ -315,72 +316,7 @@ def _read_widget(widget: widgets.Widget) -> Any:
 
 # ---------------------------------------------------------------- outcome cards
 
-
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.1f} min"
-
-
-def _count(n: float) -> str:
-    n = float(n)
-    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {word}"
-    return f"{n:,.0f}"
-
-
-def outcome_cards(outcome: Any, horizon_s: float) -> dict[str, str]:
-    """The cards above the charts: key -> the value a learner reads first."""
-    o = outcome
-    if o.recovered:
-        when = o.time_to_recover_s
-        recovered = "yes" if when is None else f"yes, after {_minutes(when)}"
-    else:
-        recovered = f"no (in {_minutes(horizon_s)})"
-    lost = _count(o.events_lost)
-    if o.events_dropped:
-        lost += f" (+{_count(o.events_dropped)} dropped)"
-    return {
-        "first_oom": "never" if o.first_oom_s is None else f"after {_minutes(o.first_oom_s)}",
-        "crashes": f"{o.oom_crashes:,}",
-        "lost": lost,
-        "recovered": recovered,
-        "stalled": f"{o.peak_stalled_fraction:.0%}",
-    }
-
-
-_CARD_TITLES = {
-    "first_oom": "First node out of memory",
-    "crashes": "Node crashes",
-    "lost": "Events lost",
-    "recovered": "Recovered",
-    "stalled": "Peak stalled sessions",
-}
-
-_CSS = """
-<style>
-.il-cards { display: flex; gap: 8px; flex-wrap: wrap; margin: 4px 0 6px 0; }
-.il-cards { flex-wrap: nowrap; }
-.il-card { border: 1px solid #ccc; border-radius: 6px; padding: 4px 8px; flex: 1 1 0;
-           min-width: 0; background: #fafafa; font-family: sans-serif; }
-.il-card .il-title { font-size: 11px; color: #555; }
-.il-card .il-value { font-size: 16px; font-weight: bold; }
-.il-words { font-family: sans-serif; font-size: 13px; color: #333; max-width: 760px; }
-.il-error { color: #b00020; font-family: sans-serif; white-space: pre-wrap; }
-</style>
-"""
-
-
-def _cards_html(cards: dict[str, str], sentences: list[str]) -> str:
-    parts = [_CSS, '<div class="il-cards">']
-    for key, value in cards.items():
-        parts.append(
-            f'<div class="il-card" data-card="{key}"><div class="il-title">'
-            f'{_CARD_TITLES[key]}</div><div class="il-value">{html.escape(value)}</div></div>'
-        )
-    parts.append('</div><div class="il-words">')
-    parts.append(html.escape(" ".join(sentences)))
-    parts.append("</div>")
-    return "".join(parts)
+_CSS = f"<style>{CARDS_CSS}</style>"
 
 
 def _error_html(exc: BaseException) -> str:
@@ -566,9 +502,7 @@ class Lab:
             self._layout_key = layout
         else:
             self.chart.update(charts.chart_data(run.timeline, **common))
-        self.cards.value = _cards_html(
-            outcome_cards(run.outcome, params.horizon_s), run.outcome.sentences()
-        )
+        self.cards.value = _CSS + cards_html(run.outcome, params.horizon_s)
         self.run = run
         total_ms = (time.perf_counter() - started) * 1000
         self.status.value = (

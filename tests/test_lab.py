@@ -10,7 +10,8 @@ import pytest
 
 import incidentlab as il
 from incidentlab import lab as lab_module
-from incidentlab.lab import CONTROLS, Lab, Latest, LiveChart, outcome_cards
+from incidentlab.export import outcome_cards
+from incidentlab.lab import CONTROLS, Lab, Latest, LiveChart
 from incidentlab.model.params import Params
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 import pytest
 
 import incidentlab as il
-from incidentlab.lab import outcome_cards
+from incidentlab.export import outcome_cards
 
 CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).parent
