@@ -411,7 +411,9 @@ def _knob_label(value: Any, none_label: str) -> str:
     if value is None:
         return none_label
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
@@ -454,12 +456,23 @@ def phase_chart(
         y=alt.Y(f"{y}:O", sort=list(reversed(order(y))), title=y),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color(f"{outcome}:Q", scale=alt.Scale(scheme="orangered"), title=outcome),
+        color=alt.Color(
+            f"{outcome}:Q",
+            scale=alt.Scale(scheme="orangered"),
+            title=outcome,
+            legend=alt.Legend(labelExpr="replace(format(datum.value, '~s'), 'G', 'B')"),
+        ),
         tooltip=[f"{x}:O", f"{y}:O", alt.Tooltip(f"{outcome}:Q", format=",.4~r")],
     )
-    labels = base.mark_text(fontSize=10).encode(
-        text=alt.Text(f"{outcome}:Q", format=",.3~s"),
-        color=alt.value("black"),
+    top = rows.get_column(outcome).max()
+    dark = f"datum['{outcome}'] > {0.6 * top if top is not None else 0!r}"
+    labels = (
+        base.transform_calculate(label=f"replace(format(datum['{outcome}'], '.3~s'), 'G', 'B')")
+        .mark_text(fontSize=10)
+        .encode(
+            text="label:N",
+            color=alt.condition(dark, alt.value("white"), alt.value("black")),
+        )
     )
     return alt.layer(cells, labels).properties(
         title=f"{outcome} over {x} × {y}", width=alt.Step(44), height=alt.Step(28)

@@ -160,3 +160,16 @@ def test_headlines_match_the_models_outcome():
         f"peak stalled {o.peak_stalled_fraction:.1%}",
         f"lost {o.events_lost / 1e9:.2f} billion · dropped 0",
     ]
+
+
+def test_phase_chart_of_a_real_sweep_shows_the_cliff():
+    import incidentlab as il
+
+    base = il.presets["march-2017"].replace(buffer_policy="drop-oldest", buffer_limit=1000)
+    grid = il.sweep(base, buffer_limit=[100, 10_000, 1_000_000], reconnect_cap_s=[4.0, 120.0])
+    svg = svg_of(charts.phase_chart(grid, "buffer_limit", "reconnect_cap_s", outcome="events_lost"))
+    assert svg.count('aria-roledescription="rect mark"') == 6
+    assert ">1,000,000</text>" in svg
+    labels = re.findall(r'aria-roledescription="text mark"[^>]*>([^<]*)</text>', svg)
+    lost = {round(v / 1e9, 2) for v in grid["events_lost"].to_list() if v > 1e9}
+    assert any(label.endswith("B") for label in labels) == bool(lost)
