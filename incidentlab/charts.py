@@ -235,6 +235,9 @@ def chart_data(
         if events is not None and clock
         else pl.DataFrame(schema=dict.fromkeys(["clock", "kind", "text"], pl.String))
     )
+    if marks.height:  # only what happened while the run ran: the axis stays the run's
+        first, last = current["x"].min(), current["x"].max()
+        marks = marks.filter(pl.col("x").is_between(first, last))
     limits = [{"oom_gb": float(oom_gb)}] if oom_gb is not None else []
     return {
         "current": current.to_dicts(),
@@ -315,7 +318,7 @@ def _panel(
     if marks:
         layers.append(
             alt.Chart(alt.NamedData("report"))
-            .mark_rule(opacity=0.5, strokeWidth=1.5)
+            .mark_rule(opacity=0.45, strokeWidth=1)
             .encode(
                 x=xt,
                 color=alt.Color(

@@ -84,8 +84,8 @@ def test_replay_has_clock_axis_and_report_marks_with_text():
     assert "time (PDT)" in svg
     assert ">12:00</text>" in svg
     assert "sessions began to OOM" in svg  # the report's text rides on the rule's tooltip
-    # one rule per event in every panel
-    assert svg.count('aria-roledescription="rule mark"') >= 4 * 3
+    # one rule per event in the run's span, in every panel
+    assert svg.count('aria-roledescription="rule mark"') == 4 * 2  # the 13:48 one is past the end
 
 
 def test_spec_stays_small():
@@ -173,3 +173,12 @@ def test_phase_chart_of_a_real_sweep_shows_the_cliff():
     labels = re.findall(r'aria-roledescription="text mark"[^>]*>([^<]*)</text>', svg)
     lost = {round(v / 1e9, 2) for v in grid["events_lost"].to_list() if v > 1e9}
     assert any(label.endswith("B") for label in labels) == bool(lost)
+
+
+def test_report_marks_outside_the_run_are_left_out():
+    tl = synth.timeline(3600)  # 11:38 to 12:37
+    data = charts.chart_data(tl, events=synth.events(), clock=True)
+    assert [m["text"] for m in data["report"]] == [
+        "presence node disconnected",
+        "sessions began to OOM",
+    ]  # the 13:48 update is after the run's end
