@@ -207,35 +207,44 @@ class Control:
     steps: tuple[float, ...] = ()
     none_label: str | None = None  # the slider's end that stands for None
     advanced: bool = False
+    incident: str = ""  # what the knob meant on 2017-03-20, for the tooltip
 
 
-# Units are in the knob names; these say them in words. The tooltips are Params' own docs.
+# Units are in the knob names; these say them in words. A tooltip is Params' own doc of the
+# knob plus what the knob meant in the incident.
 CONTROLS: tuple[Control, ...] = (
-    Control("buffer_limit", "Buffer limit", "events/session", _steps(10, 1e7), "unbounded"),
-    Control("buffer_policy", "Buffer policy"),
-    Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 60)),
-    Control("reconnect_cap_s", "Backoff cap", "s", _steps(0.5, 600)),
-    Control("reconnect_jitter", "Backoff jitter"),
-    Control("inflight_limit", "In-flight limit", "requests/node", _steps(1, 1e5), "none"),
-    Control("fast_fail", "Fast-fail"),
-    Control("split_brain_fix", "Split-brain fix"),
-    Control("client_reconnect_base_s", "Client backoff base", "s", _steps(0.1, 60), advanced=True),
-    Control("client_reconnect_cap_s", "Client backoff cap", "s", _steps(1, 600), advanced=True),
-    Control("client_reconnect_jitter", "Client jitter", advanced=True),
-    Control(
-        "connect_rate_limit",
-        "Admission limit",
-        "connections/s",
-        _steps(100, 1e6),
-        "unlimited",
-        advanced=True,
-    ),
-    Control(
-        "presence_capacity", "Presence capacity", "ops/s/node", _steps(1e3, 1e6), advanced=True
-    ),
-    Control("users", "Users", "users", _steps(1e4, 5e7), advanced=True),
-    Control("event_rate", "Event rate", "events/s/session", _steps(0.1, 100), advanced=True),
-)
+    Control("buffer_limit", "Buffer limit", "events/session", _steps(10, 1e7), "unbounded",
+            incident="2017 had none: stalled sessions buffered until their node ran out of memory"),
+    Control("buffer_policy", "Buffer policy",
+            incident="drop-oldest trades crashes for lost events; disconnect sends clients away"),
+    Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 60),
+            incident="sessions retried presence fast and together: the thundering herd"),
+    Control("reconnect_cap_s", "Backoff cap", "s", _steps(0.5, 600),
+            incident="a short cap keeps the herd hammering the remaining presence nodes"),
+    Control("reconnect_jitter", "Backoff jitter",
+            incident="without jitter the retries arrive in synchronised waves"),
+    Control("inflight_limit", "In-flight limit", "requests/node", _steps(1, 1e5), "none",
+            incident="an action item of the report: a hard limit on in-flight presence calls"),
+    Control("fast_fail", "Fast-fail",
+            incident="an action item of the report: keep delivering events without presence"),
+    Control("split_brain_fix", "Split-brain fix",
+            incident="deployed that day: the locked presence node rejoins its cluster cleanly"),
+    Control("client_reconnect_base_s", "Client backoff base", "s", _steps(0.1, 60),
+            advanced=True, incident="clients of a crashed session node reconnect elsewhere"),
+    Control("client_reconnect_cap_s", "Client backoff cap", "s", _steps(1, 600),
+            advanced=True, incident="the longest a client waits between reconnects"),
+    Control("client_reconnect_jitter", "Client jitter",
+            advanced=True, incident="spreads millions of client reconnects over time"),
+    Control("connect_rate_limit", "Admission limit", "connections/s", _steps(100, 1e6),
+            "unlimited", advanced=True,
+            incident="the 13:35 API patches limited connections for the full reboot"),
+    Control("presence_capacity", "Presence capacity", "ops/s/node", _steps(1e3, 1e6),
+            advanced=True, incident="the herd asked the remaining nodes for many times this"),
+    Control("users", "Users", "users", _steps(1e4, 5e7), advanced=True,
+            incident="the report says 'millions of concurrent Discord users'"),
+    Control("event_rate", "Event rate", "events/s/session", _steps(0.1, 100), advanced=True,
+            incident="how fast the buffers of stalled sessions fill"),
+)  # fmt: skip
 
 
 def _label(value: Any) -> str:
@@ -255,7 +264,7 @@ def _field(knob: str) -> dataclasses.Field:
 def _make_widget(control: Control) -> widgets.Widget:
     field = _field(control.knob)
     meta = field.metadata
-    tooltip = f"{control.knob}: {meta.get('doc', '')}"
+    tooltip = f"{control.knob}: {meta.get('doc', '')}. In the incident: {control.incident}."
     description = f"{control.label} ({control.unit})" if control.unit else control.label
     style = {"description_width": "170px"}
     layout = widgets.Layout(width="370px")

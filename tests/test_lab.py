@@ -143,7 +143,10 @@ def test_every_control_shows_unit_and_tooltip(lab):
         assert widget.description.startswith(control.label)
         if control.unit:
             assert widget.description.endswith(f"({control.unit})")
-        assert widget.tooltip == f"{control.knob}: {fields[control.knob]}"
+        assert widget.tooltip.startswith(
+            f"{control.knob}: {fields[control.knob]}. In the incident:"
+        )
+        assert "\n" not in widget.tooltip and len(control.incident) > 20
         if isinstance(widget, widgets.SelectionSlider):
             assert widget.continuous_update is True
     assert lab.controls["buffer_limit"].options[-1] == ("unbounded", lab_module.NONE)
