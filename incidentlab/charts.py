@@ -22,7 +22,7 @@ MAX_POINTS = 300
 #: The presence load headline is offered / capacity over one-minute means, as in the Outcome.
 LOAD_WINDOW_S = 60.0
 
-WIDTH = 560
+WIDTH = 520
 PANEL_HEIGHT = 130
 GHOST = "#9e9e9e"
 # Clock times travel as wall-clock ms read as UTC; label them in UTC so every browser agrees.

@@ -80,9 +80,10 @@ CARDS_CSS = """
 .il-cards { display: flex; gap: 8px; flex-wrap: nowrap; margin: 4px 0 6px 0; }
 .il-card { border: 1px solid #ccc; border-radius: 6px; padding: 4px 8px; flex: 1 1 0;
            min-width: 0; background: #fafafa; font-family: sans-serif; }
-.il-card .il-title { font-size: 11px; color: #555; }
-.il-card .il-value { font-size: 16px; font-weight: bold; }
-.il-words { font-family: sans-serif; font-size: 13px; color: #333; max-width: 760px; }
+.il-card .il-title { font-size: 11px; color: #555; line-height: 1.3; }
+.il-card .il-value { font-size: 15px; font-weight: bold; line-height: 1.3; }
+.il-words { font-family: sans-serif; font-size: 13px; line-height: 1.4; color: #333;
+            max-width: 760px; }
 .il-error { color: #b00020; font-family: sans-serif; white-space: pre-wrap; }
 """
 

@@ -266,8 +266,8 @@ def _make_widget(control: Control) -> widgets.Widget:
     meta = field.metadata
     tooltip = f"{control.knob}: {meta.get('doc', '')}. In the incident: {control.incident}."
     description = f"{control.label} ({control.unit})" if control.unit else control.label
-    style = {"description_width": "170px"}
-    layout = widgets.Layout(width="370px")
+    style = {"description_width": "195px"}
+    layout = widgets.Layout(width="395px")
     if isinstance(field.default, bool):
         return widgets.Checkbox(
             value=field.default,
@@ -388,7 +388,7 @@ class Lab:
         main = [self.controls[c.knob] for c in CONTROLS if not c.advanced]
         advanced = widgets.VBox([self.controls[c.knob] for c in CONTROLS if c.advanced])
         fold = widgets.Accordion(children=[advanced], titles=("Advanced",), selected_index=None)
-        panel = widgets.VBox([*main, fold], layout=widgets.Layout(width="380px", flex="none"))
+        panel = widgets.VBox([*main, fold], layout=widgets.Layout(width="400px", flex="none"))
         self.widget = widgets.VBox(
             [
                 widgets.HBox(list(self.buttons.values())),

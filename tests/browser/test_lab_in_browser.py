@@ -381,6 +381,26 @@ def test_lab_in_chromium(page):
     assert page.locator(".il-error").count() == 0
     assert page.external_requests == [], page.external_requests
     page.screenshot(path=ARTIFACTS / "lab-final.png")
+
+    # Replay the day: a new layout on the wall clock, with the report's events as marks.
+    old = page.get_attribute(".incidentlab-chart", "data-revision")
+    page.get_by_role("button", name="Replay the day").click()
+    wait_for_update(page, old)
+    _settle(page)
+    replay = il.presets["march-2017-replay"]
+    run = il.simulate(replay)
+    assert cards(page) == outcome_cards(run.outcome, replay.params.horizon_s)
+    texts = page.eval_on_selector_all(
+        ".incidentlab-chart svg text", "e => e.map(x => x.textContent)"
+    )
+    assert "time (PDT)" in texts and "12:00" in texts and "16:00" in texts
+    rules = page.locator(".incidentlab-chart svg line[aria-label*='At 11:38 on March 20']")
+    assert rules.count() == 4  # the trigger, in each of the four panels
+    rules.first.hover(force=True)
+    tooltip = page.locator("#vg-tooltip-element")
+    tooltip.wait_for(state="visible", timeout=5_000)
+    assert "At 11:38 on March 20" in tooltip.inner_text()
+    lab_box.screenshot(path=ARTIFACTS / "lab-replay.png")
     assert median < 1000, f"median update latency {median:.0f} ms"  # aim: < 300 ms
     assert time.monotonic() - start < 90
 
