@@ -129,6 +129,24 @@ _KIND_COLORS = {
 }
 
 
+def offline_in_kernel() -> bool:
+    """In a Jupyter kernel, draw altair charts offline; True when this switched the renderer.
+
+    Altair's default renderer loads Vega from a CDN, which fails in a workshop with
+    no network. The "jupyter" renderer draws with JupyterChart and the Vega
+    JavaScript bundled by vl-convert instead. A renderer the user chose is kept.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the Jupyter dependencies
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel") or alt.renderers.active != "default":
+        return False
+    alt.renderers.enable("jupyter", offline=True)
+    return True
+
+
 class ChartError(IncidentlabError, ValueError):
     """A frame given to a chart builder lacks a column or has no rows."""
 
@@ -528,3 +546,6 @@ def timeline_chart(events: pl.DataFrame) -> alt.LayerChart:
     return alt.layer(ranges, points).properties(
         title="The report's timeline", width=WIDTH, height=alt.Step(26)
     )
+
+
+offline_in_kernel()

@@ -182,3 +182,22 @@ def test_report_marks_outside_the_run_are_left_out():
         "presence node disconnected",
         "sessions began to OOM",
     ]  # the 13:48 update is after the run's end
+
+
+def test_charts_draw_offline_in_a_kernel(monkeypatch):
+    class Kernel:
+        kernel = object()
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: Kernel())
+    active = alt.renderers.active
+    try:
+        alt.renderers.enable("default")
+        assert charts.offline_in_kernel() is True
+        assert alt.renderers.active == "jupyter" and alt.renderers.options["offline"] is True
+        alt.renderers.enable("svg")
+        assert charts.offline_in_kernel() is False  # the user's choice stays
+        assert alt.renderers.active == "svg"
+    finally:
+        alt.renderers.enable(active)
+    monkeypatch.setattr("IPython.get_ipython", lambda: None)
+    assert charts.offline_in_kernel() is False  # plain Python: nothing to do

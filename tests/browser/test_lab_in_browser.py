@@ -375,9 +375,12 @@ def test_lab_in_chromium(page):
     _settle(page)
     assert_shows(page, limited)
 
-    # One output, one chart view: updates never add output.
-    assert page.locator(".jp-OutputArea-output").count() == 1
+    # One output for the Lab, one chart view: updates never add output. The second
+    # output is a chart displayed the plain altair way, drawn offline as well.
+    assert page.locator(".jp-OutputArea-output").count() == 2
     assert page.locator(".incidentlab-chart svg.marks").count() == 1
+    plain = page.locator(".jp-OutputArea-output").nth(1).locator(".vega-embed")
+    plain.locator("canvas, svg").first.wait_for(timeout=20_000)
     assert page.locator(".il-error").count() == 0
     assert page.external_requests == [], page.external_requests
     page.screenshot(path=ARTIFACTS / "lab-final.png")
