@@ -246,6 +246,8 @@ CONTROLS: tuple[Control, ...] = (
             incident="how fast the buffers of stalled sessions fill"),
 )  # fmt: skip
 
+_CONTROL = {c.knob: c for c in CONTROLS}
+
 
 def _label(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
@@ -461,7 +463,7 @@ class Lab:
             elif owner is policy and change["new"] == "unbounded":
                 limit.value = NONE
             elif owner is policy and limit.value == NONE:
-                _set_widget(limit, CONTROLS[0], 10_000)
+                _set_widget(limit, _CONTROL["buffer_limit"], 10_000)
         finally:
             self._quiet = False
         try:
