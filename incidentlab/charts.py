@@ -33,6 +33,8 @@ _CLOCK_LABEL = "utcFormat(datum.value, '%H:%M')"
 _FIELDS: dict[str, tuple[str, str]] = {
     "node_memory_max_gb": ("mem_max", "max"),
     "node_memory_mean_gb": ("mem_mean", "mean"),
+    # offered is first smoothed over one minute (see downsample): retries without jitter come
+    # in spikes a few steps apart, and a bucket's raw maximum would chart the spike, not the load
     "presence_offered_ops": ("offered", "max"),
     "presence_capacity_ops": ("capacity", "mean"),
     "presence_goodput_ops": ("goodput", "mean"),
@@ -56,7 +58,7 @@ _PANELS: dict[str, dict[str, Any]] = {
     "presence": {
         "title": "Presence load",
         "unit": "operations/s",
-        "series": {"offered": "offered", "capacity": "capacity", "goodput": "goodput"},
+        "series": {"offered": "offered (1-min mean)", "capacity": "capacity", "goodput": "goodput"},
         "colors": ["#d62728", "#7f7f7f", "#2ca02c"],
         "yformat": "~s",
     },
@@ -196,6 +198,9 @@ def downsample(
     capacity = pl.col("presence_capacity_ops").cast(pl.Float64).rolling_mean(window)
     connected = pl.col("users_connected").cast(pl.Float64)
     frame = timeline.with_columns(
+        pl.col("presence_offered_ops")
+        .cast(pl.Float64)
+        .rolling_mean(window, center=True),
         (pl.col("t_s") / 60.0).alias("_minutes"),
         _wall_ms(pl.col("time"), _time_zone(timeline)).alias("_clock"),
         pl.when(capacity > 0).then(offered / capacity).otherwise(None).alias("load"),

@@ -201,3 +201,15 @@ def test_charts_draw_offline_in_a_kernel(monkeypatch):
         alt.renderers.enable(active)
     monkeypatch.setattr("IPython.get_ipython", lambda: None)
     assert charts.offline_in_kernel() is False  # plain Python: nothing to do
+
+
+def test_charted_offered_load_is_the_load_the_headline_quotes():
+    # Without jitter, 2017 retries arrive as spikes a few steps apart; a bucket's raw maximum
+    # would chart the spike (about 16x capacity) beside a "peak load 2.5x" headline.
+    import incidentlab as il
+
+    run = il.simulate(il.presets["march-2017"].replace(buffer_policy="drop-oldest",
+                                                        buffer_limit=1000))
+    rows = charts.downsample(run.timeline)
+    charted = (rows["offered"] / rows["capacity"]).max()
+    assert charted == pytest.approx(run.outcome.peak_presence_load_ratio, rel=0.05)
