@@ -5,12 +5,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.incidentlab-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# JupyterLab refuses to start as root (containers, CI-like machines) unless told it may.
+ROOT_OK := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: lab test bench chromium lint
 
 ## Open the workshop in JupyterLab (localhost only, with its token, as JupyterLab defaults).
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_OK)
 
 ## Run the whole test suite: lint, unit/property tests, every lesson under nbval, the browser test.
 test: $(STAMP) chromium
@@ -21,11 +23,14 @@ test: $(STAMP) chromium
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml jupyter/overrides.json
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "incidentlab needs Python >= 3.11; python3 is " + sys.version.split()[0])'
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	@# JupyterLab settings for offline rooms: never ask to fetch news or check for updates.
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@echo "Compiling the model once (numba caches it, so no lesson waits for it)..."
 	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"])'
 	touch $@
