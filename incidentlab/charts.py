@@ -26,7 +26,11 @@ WIDTH = 520
 PANEL_HEIGHT = 130
 GHOST = "#9e9e9e"
 # Clock times travel as wall-clock ms read as UTC; label them in UTC so every browser agrees.
-_CLOCK_LABEL = "utcFormat(datum.value, '%H:%M')"
+# A tick at midnight shows the date, so a report that runs into the next day reads right.
+_CLOCK_LABEL = (
+    "utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
+    " ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')"
+)
 
 # Timeline column -> short chart field, and how a downsampled bucket summarises it:
 # "max" keeps the peaks the outcome quotes, "last" keeps cumulative counters exact.

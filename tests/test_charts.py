@@ -213,3 +213,12 @@ def test_charted_offered_load_is_the_load_the_headline_quotes():
     rows = charts.downsample(run.timeline)
     charted = (rows["offered"] / rows["capacity"]).max()
     assert charted == pytest.approx(run.outcome.peak_presence_load_ratio, rel=0.05)
+
+
+def test_timeline_axis_names_the_next_day_at_midnight():
+    # The postmortem and the 1 AM follow-up fall on 2017-03-21: a bare "00:00" would hide it.
+    import incidentlab as il
+
+    svg = svg_of(charts.timeline_chart(il.load_report("discord-2017-03-20")))
+    assert ">Mar 21</text>" in svg
+    assert ">12:00</text>" in svg
