@@ -1,0 +1,170 @@
+"""Shared checker machinery: Feedback, the exercise registry, and reading answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from incidentlab.errors import CheckError
+
+REPORT = "discord-2017-03-20"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a checker says: passed or not, what is right, and what to look at next."""
+
+    exercise: str
+    passed: bool | None  # None: no answer yet
+    right: tuple[str, ...] = ()
+    next: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.passed)
+
+    @property
+    def headline(self) -> str:
+        if self.passed is None:
+            return f"{self.exercise}: no answer yet."
+        if self.passed:
+            return f"{self.exercise}: right."
+        return f"{self.exercise}: not yet."
+
+    def __str__(self) -> str:
+        lines = [self.headline]
+        lines += [f"  + {text}" for text in self.right]
+        lines += [f"  > {text}" for text in self.next]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        mark = {None: "✏️", True: "✅", False: "🔎"}[self.passed]
+        lines = [f"{mark} **{self.headline}**", ""]
+        lines += [f"- ✔ {text}" for text in self.right]
+        lines += [f"- → {text}" for text in self.next]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its id (`"01.time_to_detect"`), the variable its answer goes in, a checker."""
+
+    id: str
+    answer: str
+    prompt: str
+    checker: Callable[..., Feedback] = field(repr=False)
+    context: tuple[str, ...] = ()  # other notebook variables the checker takes by keyword
+
+    def __call__(self, answer: Any, **context: Any) -> Feedback:
+        if answer is None or answer is Ellipsis:
+            return Feedback(
+                self.id,
+                None,
+                next=(f"Put your answer in `{self.answer}` ({self.prompt}) in the cell "
+                      "above, run it, then run this check again.",
+                      f"Stuck? Uncomment the `%load solutions/{self.solution}` line above the "
+                      "answer and run that cell twice (once to load, once to run)."),
+            )
+        return self.checker(answer, **context)
+
+    @property
+    def solution(self) -> str:
+        """File name of the solution in notebooks/solutions/."""
+        lesson, name = self.id.split(".")
+        return f"{lesson}_{name}.py"
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def _exercise(lesson: int, answer: str, prompt: str, context: tuple[str, ...] = ()):
+    """Register a checker in EXERCISES under "0N.<name>"; defined in lessonN.py, the Exercise
+    it returns is `check.lesson<N>.<name>`."""
+
+    def register(fn: Callable[..., Feedback]) -> Exercise:
+        ex = Exercise(f"{lesson:02d}.{fn.__name__}", answer, prompt, fn, context)
+        EXERCISES[ex.id] = ex
+        return ex
+
+    return register
+
+
+# --- reading answers: accept the reasonable types, reject the rest clearly ---------------
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def _number(answer: Any, exercise: str, what: str = "a number (int or float)") -> float:
+    """A real number (int, float, numpy scalar); bools, strings and NaN are refused."""
+    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
+        raise CheckError(f"{exercise} expects {what}; got {_describe(answer)}.")
+    value = float(answer)
+    if math.isnan(value):
+        raise CheckError(f"{exercise} expects {what}; got NaN.")
+    return value
+
+
+def _minutes(answer: Any, exercise: str) -> float:
+    """Minutes as a number, or a datetime.timedelta (what subtracting two times gives)."""
+    if isinstance(answer, dt.timedelta):
+        return answer.total_seconds() / 60
+    return _number(answer, exercise,
+                   "a number of minutes (int or float) or a datetime.timedelta")
+
+
+def _close(value: float, expected: float, rel: float = 0.02, abs_: float = 0.0) -> bool:
+    return math.isclose(value, expected, rel_tol=rel, abs_tol=abs_)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+
+
+def _big(x: float) -> str:
+    """Counts of events in words: '2.2 billion'."""
+    for unit, size in (("billion", 1e9), ("million", 1e6), ("thousand", 1e3)):
+        if abs(x) >= size:
+            return f"{x / size:.3g} {unit}"
+    return f"{x:,.0f}"
+
+
+def _qty(x: float, unit: str) -> str:
+    """'1 minute', '13 minutes', '2.5 seconds'."""
+    return f"{_fmt(x)} {unit if _fmt(x) == '1' else unit + 's'}"
+
+
+def _diagnose(
+    value: float,
+    expected: float,
+    unit: str,
+    mixups: dict[str, float] | None = None,
+    scales: dict[str, float] | None = None,
+) -> list[str]:
+    """Hints for a wrong number: a known mix-up, a unit slip, a sign slip, or how far off."""
+    for name, other in (mixups or {}).items():
+        if other is not None and _close(value, other, 0.02, 0.05):
+            return [f"Your {_fmt(value)} {unit} is {name}: a real number, "
+                    "but not the one asked for."]
+    for name, factor in (scales or {}).items():
+        if _close(value, expected * factor, 0.03):
+            return [f"Your answer is {name} what it should be: check the units."]
+    if expected and _close(-value, expected, 0.02):
+        return ["Right size, wrong sign: subtract the earlier time from the later one."]
+    if expected:
+        ratio = value / expected
+        way = "high" if ratio > 1 else "low"
+        return [f"Your {_fmt(value)} {unit} is about {ratio:.2g}× the expected size (too {way})."]
+    return [f"Your {_fmt(value)} {unit} should be 0."]
+
+
+def _minutes_between(start: dt.datetime, end: dt.datetime) -> float:
+    return (end - start).total_seconds() / 60
