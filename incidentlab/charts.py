@@ -252,10 +252,34 @@ def chart_data(
     events: pl.DataFrame | None = None,
     oom_gb: float | None = None,
     clock: bool = False,
+    backdrop: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The named datasets the run panels draw: current run, ghost baseline, report marks, limits."""
+    """The named datasets the run panels draw: current run, ghost baseline, report marks, limits.
+
+    `backdrop` is the "baseline" and "report" datasets of an earlier call with the same
+    baseline, events, clock and run span: given, they are reused instead of rebuilt, since
+    the Lab's updates change only the run.
+    """
     current = downsample(timeline, clock=clock)
-    tz = _time_zone(timeline)
+    if backdrop is None:
+        backdrop = _backdrop(current, _time_zone(timeline), baseline, events, clock)
+    limits = [{"oom_gb": float(oom_gb)}] if oom_gb is not None else []
+    return {
+        "current": current.to_dicts(),
+        "baseline": backdrop["baseline"],
+        "report": backdrop["report"],
+        "limits": limits,
+    }
+
+
+def _backdrop(
+    current: pl.DataFrame,
+    tz: str | None,
+    baseline: pl.DataFrame | None,
+    events: pl.DataFrame | None,
+    clock: bool,
+) -> dict[str, list[dict[str, Any]]]:
+    """What the run is drawn against: the ghost baseline, and the report's marks in its span."""
     ghost = downsample(baseline, clock=clock) if baseline is not None else current.clear()
     marks = (
         report_marks(events, tz)
@@ -265,13 +289,7 @@ def chart_data(
     if marks.height:  # only what happened while the run ran: the axis stays the run's
         first, last = current["x"].min(), current["x"].max()
         marks = marks.filter(pl.col("x").is_between(first, last))
-    limits = [{"oom_gb": float(oom_gb)}] if oom_gb is not None else []
-    return {
-        "current": current.to_dicts(),
-        "baseline": ghost.to_dicts(),
-        "report": marks.to_dicts(),
-        "limits": limits,
-    }
+    return {"baseline": ghost.to_dicts(), "report": marks.to_dicts()}
 
 
 def _x(clock: bool, *, title: bool) -> alt.X:

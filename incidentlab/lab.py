@@ -373,6 +373,7 @@ class Lab:
         self.run: Any = None
         self.runs = 0  # how many times the model ran, for the curious and for tests
         self._layout_key: tuple[bool, ...] | None = None
+        self._backdrop: dict[tuple[Any, ...], dict[str, Any]] = {}
 
         self.controls = {c.knob: _make_widget(c) for c in CONTROLS}
         for control in CONTROLS:
@@ -512,7 +513,13 @@ class Lab:
             self.chart.show(charts.dashboard(run.timeline, **common))
             self._layout_key = layout
         else:
-            self.chart.update(charts.chart_data(run.timeline, **common))
+            # The ghost and the report marks change only with the preset and the run's span.
+            span = (replay, params.horizon_s, params.dt_s)
+            backdrop = self._backdrop.get(span)
+            data = charts.chart_data(run.timeline, **common, backdrop=backdrop)
+            if backdrop is None:
+                self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
+            self.chart.update(data)
         self.cards.value = _CSS + cards_html(run.outcome, params.horizon_s)
         self.run = run
         total_ms = (time.perf_counter() - started) * 1000
