@@ -15,6 +15,7 @@ from typing import Any
 import altair as alt
 import polars as pl
 
+from incidentlab import fmt
 from incidentlab.errors import IncidentlabError
 
 #: Rows per run sent to the browser at most; the model steps every second.
@@ -88,15 +89,6 @@ _PANELS: dict[str, dict[str, Any]] = {
 }
 
 
-def _big(x: str) -> str:
-    """A Vega expression writing the number `x` in words: 2.26 billion, 41.3 million, 950."""
-    steps = [(1e9, "billion"), (1e6, "million"), (1e3, "thousand")]
-    expr = f"format({x}, ',.0f')"
-    for size, word in reversed(steps):
-        expr = f"({x} >= {size:.0f} ? format({x} / {size:.0f}, '.2f') + ' {word}' : {expr})"
-    return expr
-
-
 # Vega expressions for the one-line headline of each panel, from the data.
 _HEADLINES: dict[str, tuple[list[dict[str, str]], str]] = {
     "memory": (
@@ -117,9 +109,9 @@ _HEADLINES: dict[str, tuple[list[dict[str, str]], str]] = {
             {"op": "max", "field": "dropped", "as": "total_dropped"},
         ],
         "'lost ' + "
-        + _big("datum.total_lost")
+        + fmt.vega_count("datum.total_lost")
         + " + ' · dropped ' + "
-        + _big("datum.total_dropped"),
+        + fmt.vega_count("datum.total_dropped"),
     ),
 }
 

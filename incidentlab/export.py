@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from incidentlab import __version__, charts
+from incidentlab import __version__, charts, fmt
 from incidentlab.errors import IncidentlabError
 
 BASELINE = "march-2017"
@@ -36,17 +36,6 @@ def vega_bundle() -> str:
 # ---------------------------------------------------------------- outcome cards
 
 
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.1f} min"
-
-
-def _count(n: float) -> str:
-    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {word}"
-    return f"{n:,.0f}"
-
-
 CARD_TITLES = {
     "first_oom": "First node out of memory",
     "crashes": "Node crashes",
@@ -61,14 +50,14 @@ def outcome_cards(outcome: Any, horizon_s: float) -> dict[str, str]:
     o = outcome
     if o.recovered:
         when = o.time_to_recover_s
-        recovered = "yes" if when is None else f"yes, after {_minutes(when)}"
+        recovered = "yes" if when is None else f"yes, after {fmt.minutes(when)}"
     else:
-        recovered = f"no (in {_minutes(horizon_s)})"
-    lost = _count(o.events_lost)
+        recovered = f"no (in {fmt.minutes(horizon_s)})"
+    lost = fmt.count(o.events_lost)
     if o.events_dropped:
-        lost += f" (+{_count(o.events_dropped)} dropped)"
+        lost += f" (+{fmt.count(o.events_dropped)} dropped)"
     return {
-        "first_oom": "never" if o.first_oom_s is None else f"after {_minutes(o.first_oom_s)}",
+        "first_oom": "never" if o.first_oom_s is None else f"after {fmt.minutes(o.first_oom_s)}",
         "crashes": f"{o.oom_crashes:,}",
         "lost": lost,
         "recovered": recovered,

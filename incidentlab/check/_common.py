@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from incidentlab import fmt
 from incidentlab.errors import CheckError
 
 REPORT = "discord-2017-03-20"
@@ -125,21 +126,9 @@ def _close(value: float, expected: float, rel: float = 0.02, abs_: float = 0.0) 
     return math.isclose(value, expected, rel_tol=rel, abs_tol=abs_)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
-
-
-def _big(x: float) -> str:
-    """Counts of events in words: '2.2 billion'."""
-    for unit, size in (("billion", 1e9), ("million", 1e6), ("thousand", 1e3)):
-        if abs(x) >= size:
-            return f"{x / size:.3g} {unit}"
-    return f"{x:,.0f}"
-
-
-def _qty(x: float, unit: str) -> str:
-    """'1 minute', '13 minutes', '2.5 seconds'."""
-    return f"{_fmt(x)} {unit if _fmt(x) == '1' else unit + 's'}"
+_fmt = fmt.number
+_big = fmt.count
+_qty = fmt.quantity
 
 
 def _diagnose(

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from incidentlab import fmt
+
 if TYPE_CHECKING:
     from incidentlab.model.scenario import Scenario
 
@@ -62,9 +64,9 @@ class Outcome:
         out.append(f"Presence was offered up to {self.peak_presence_load_ratio:.1f} times what it "
                    "could serve.")
         if self.events_lost > 0:
-            out.append(f"{_big(self.events_lost)} events were lost in crashes.")
+            out.append(f"{fmt.count(self.events_lost)} events were lost in crashes.")
         if self.events_dropped > 0:
-            out.append(f"{_big(self.events_dropped)} events were dropped on purpose.")
+            out.append(f"{fmt.count(self.events_dropped)} events were dropped on purpose.")
         if self.events_lost == 0 and self.events_dropped == 0:
             out.append("No event was lost.")
         if self.recovered:
@@ -72,15 +74,8 @@ class Outcome:
                        "after the fault.")
         else:
             out.append("The system did not recover before the end of the run.")
-        out.append(f"Users lost {_big(self.user_minutes_lost)} user-minutes of service.")
+        out.append(f"Users lost {fmt.count(self.user_minutes_lost)} user-minutes of service.")
         return out
-
-
-def _big(x: float) -> str:
-    for unit, size in (("billion", 1e9), ("million", 1e6), ("thousand", 1e3)):
-        if x >= size:
-            return f"{x / size:.1f} {unit}"
-    return f"{x:.0f}"
 
 
 class Run:
