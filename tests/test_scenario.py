@@ -84,8 +84,9 @@ def test_replay_preset_from_the_parsed_report():
     assert schedule_of(sc) == [
         ("11:38", "lockup"), ("13:34", "lockup"), ("13:35", "set_connect_rate_limit"),
         ("13:41", "disable_sending"), ("13:45", "full_reboot"), ("13:56", "enable_sending"),
-        ("14:52", "lockup"), ("16:04", "restart_presence"), ("16:04", "disable_sending"),
-        ("16:10", "reboot_presence_node"), ("16:24", "full_reboot"), ("16:40", "enable_sending")]
+        ("14:52", "lockup"), ("14:58", "ignore_presence"), ("16:04", "restart_presence"),
+        ("16:04", "disable_sending"), ("16:10", "reboot_presence_node"), ("16:24", "full_reboot"),
+        ("16:40", "enable_sending")]
     ev = il.load_report("discord-2017-03-20")
     un = sc.unmapped
     assert len({a.note for a in sc.actions}) + un.height == ev.height
@@ -120,17 +121,18 @@ def test_actions_and_scenarios_validate():
 
 def test_operator_actions_act():
     # march-2017 scaled down 50x (users, presence capacity, memory): the same story, smaller
-    base = Params(users=100_000, presence_capacity=1000, node_memory_gb=1.28, horizon_s=1800)
+    base = Params(users=100_000, presence_capacity=1400, node_memory_gb=1.28, horizon_s=1800)
     broken = il.simulate(base)
-    rebooted = il.simulate(Scenario(params=base.replace(connect_rate_limit=1000),
+    # admissions slow enough that new links plus background work fit presence's capacity
+    rebooted = il.simulate(Scenario(params=base.replace(connect_rate_limit=300),
                                     actions=(Action(300, "full_reboot"),)))
     assert not broken.outcome.recovered and rebooted.outcome.recovered
     assert rebooted.outcome.first_oom_s is None
     tl = rebooted.timeline
     assert tl.filter(pl.col("t_s") == 300)["users_connected"][0] < 1000  # everyone dropped
-    # admissions at 1000/s: 100k users back in about 100 s (+ client backoff)
+    # admissions at 300/s: 95k users back in about 317 s (+ client backoff)
     back = tl.filter((pl.col("t_s") > 300) & (pl.col("users_connected") >= 0.95 * 100_000))
-    assert 300 + 90 <= back["t_s"][0] <= 300 + 180
+    assert 300 + 300 <= back["t_s"][0] <= 300 + 420
     calm = base.replace(lockup_count=0)
     quiet = il.simulate(Scenario(params=calm, actions=(Action(0, "disable_sending"),
                                                        Action(900, "enable_sending"))))

@@ -1,8 +1,8 @@
-"""The step loop: sets up the batched arrays, applies `rules` once per step, records the timeline.
+"""The step loop: builds a run's named state from a Scenario, applies `rules.step` once per step
+in a compiled loop, and records the timeline.
 
-`simulate(scenario_or_params)` runs one scenario; `simulate_batch(scenarios)` runs many in one
-compiled loop (scenarios of one array shape together; the sweep uses it). Deterministic to the
-bit: no randomness, no threads.
+`simulate(scenario_or_params)` runs one scenario; `simulate_batch(scenarios)` runs many (the
+sweep uses it). Deterministic to the bit: no randomness, no threads.
 """
 
 from __future__ import annotations
@@ -17,36 +17,13 @@ from numba import njit
 
 from incidentlab.errors import ScenarioError
 from incidentlab.model import rules
+from incidentlab.model.backoff import backoff, check_cost
+from incidentlab.model.columns import RECORD
 from incidentlab.model.outcome import Run, outcomes_from_record
 from incidentlab.model.params import Params
-from incidentlab.model.rules import (
-    ACUM,
-    ATTEMPTS,
-    BUF,
-    CLIENTS,
-    CRASHES,
-    DELIVERED,
-    DEMAND,
-    DROPPED,
-    DT,
-    FAST_FAIL,
-    FULL_REBOOT,
-    GOODPUT,
-    LOST,
-    MEM_KB,
-    NEXT_RESTART,
-    NODES_UP,
-    OFFERED,
-    PE,
-    PRODUCED,
-    RESTART_PRESENCE,
-    RESTART_S,
-    SCUM,
-    ST,
-    X_SIZE,
-    N,
-)
 from incidentlab.model.scenario import Scenario
+
+ENGINES = ("fluid",)
 
 
 def _drop_stale_compiled_loop() -> None:
@@ -70,40 +47,27 @@ _drop_stale_compiled_loop()
 
 KB_PER_GB = 1e6
 UNLIMITED = 1e300  # stands for None (no limit) in the compiled loop
-CHUNK = 64  # scenarios per compiled batch: bounds the memory of a sweep
-RECORD = ("users_connected", "users_stalled", "users_reconnecting", "users_offline",
-          "session_nodes_up", "node_memory_max_gb", "node_memory_mean_gb", "presence_offered_ops",
-          "presence_capacity_ops", "presence_goodput_ops", "presence_queue", "reconnect_attempts",
-          "events_produced", "events_delivered", "events_dropped", "events_lost",
-          "events_buffered", "crashes", "users_unlinked", "presence_demand_ops")
 
 
-def simulate(scenario_or_params: Scenario | Params) -> Run:
+def simulate(scenario_or_params: Scenario | Params, engine: str = "fluid") -> Run:
     """Run one scenario (or Params: their own lockup knobs, no operator actions) -> Run."""
     scenario = _as_scenario(scenario_or_params)
-    record = _run_group([scenario])
-    outcome = outcomes_from_record([scenario], record)[0]
-    return Run(scenario=scenario, record=record[0], outcome=outcome)
+    if engine not in ENGINES:
+        raise ScenarioError(f"engine {engine!r} is unknown; accepted: {', '.join(ENGINES)}")
+    record = run_record(scenario)
+    outcome = outcomes_from_record([scenario], [record])[0]
+    return Run(scenario=scenario, record=record, outcome=outcome)
 
 
 def simulate_batch(scenarios: Sequence[Scenario | Params], keep_timeline: bool = False):
-    """Run many scenarios batched by array shape; returns (outcomes, records or None)."""
+    """Run many scenarios; returns (outcomes, records or None)."""
     scenarios = [_as_scenario(s) for s in scenarios]
-    outcomes: list = [None] * len(scenarios)
-    records: list = [None] * len(scenarios)
-    groups: dict[tuple, list[int]] = {}
-    for i, sc in enumerate(scenarios):
-        groups.setdefault(_shape_key(sc), []).append(i)
-    for idx in groups.values():
-        for start in range(0, len(idx), CHUNK):
-            chunk = idx[start : start + CHUNK]
-            group = [scenarios[i] for i in chunk]
-            record = _run_group(group)
-            for j, o in zip(chunk, outcomes_from_record(group, record), strict=True):
-                outcomes[j] = o
-            if keep_timeline:
-                for n, j in enumerate(chunk):
-                    records[j] = record[n]
+    outcomes, records = [], []
+    for sc in scenarios:
+        record = run_record(sc)
+        outcomes.extend(outcomes_from_record([sc], [record]))
+        if keep_timeline:
+            records.append(record)
     return outcomes, (records if keep_timeline else None)
 
 
@@ -118,11 +82,6 @@ def _as_scenario(x: Scenario | Params) -> Scenario:
 def steps(p: Params) -> int:
     """Number of steps of a run."""
     return max(1, round(p.horizon_s / p.dt_s))
-
-
-def _shape_key(sc: Scenario) -> tuple:
-    p = sc.params
-    return (p.session_nodes, steps(p), p.dt_s)
 
 
 def _exogenous(sc: Scenario, T: int):
@@ -149,6 +108,8 @@ def _exogenous(sc: Scenario, T: int):
         elif a.kind == "restart_presence":
             event[t] = rules.RESTART_PRESENCE
             loss[t] = 1.0
+        elif a.kind == "ignore_presence":
+            event[t] = rules.IGNORE_PRESENCE
     return capacity, loss, send, limit, event
 
 
@@ -191,179 +152,121 @@ def _faulty_node_timeline(sc: Scenario, T: int) -> np.ndarray:
     return state
 
 
-def _knobs(p: Params) -> np.ndarray:
-    k = np.zeros(rules.K_SIZE)
-    k[rules.USERS] = p.users
-    k[rules.CAPACITY] = p.presence_capacity
-    k[rules.BG_OPS] = p.presence_ops_per_session
-    k[rules.EVENT_RATE] = p.event_rate
-    k[rules.BASE_KB] = p.session_base_kb
-    k[rules.EVENT_KB] = p.event_kb
-    k[rules.MEM_KB] = p.node_memory_gb * KB_PER_GB
-    k[rules.FAST_FAIL] = float(p.fast_fail)
-    k[rules.INFLIGHT] = UNLIMITED if p.inflight_limit is None else p.inflight_limit
-    k[rules.BUF_LIMIT] = UNLIMITED if p.buffer_limit is None else p.buffer_limit
-    k[rules.POLICY] = ("unbounded", "drop-oldest", "disconnect").index(p.buffer_policy)
-    k[rules.RESTART_S] = p.session_restart_s
-    k[rules.DT] = p.dt_s
-    k[rules.TQ] = max(1, round(p.rpc_timeout_s / p.dt_s))
+def knobs(p: Params) -> np.ndarray:
+    """The scenario's constants as the loop's `Knobs` record."""
+    k = np.zeros(1, rules.KNOBS)
+    window = p.rpc_timeout_s - p.presence_rtt_s
+    k["users"] = p.users
+    k["capacity"] = p.presence_capacity
+    k["bg_ops"] = p.presence_ops_per_session
+    k["event_rate"] = p.event_rate
+    k["base_kb"] = p.session_base_kb
+    k["event_kb"] = p.event_kb
+    k["mem_kb"] = p.node_memory_gb * KB_PER_GB
+    k["fast_fail"] = float(p.fast_fail)
+    k["inflight"] = UNLIMITED if p.inflight_limit is None else p.inflight_limit
+    k["buf_limit"] = UNLIMITED if p.buffer_limit is None else p.buffer_limit
+    k["policy"] = ("unbounded", "drop-oldest", "disconnect").index(p.buffer_policy)
+    k["restart_s"] = p.session_restart_s
+    k["dt"] = p.dt_s
+    k["window"] = window
+    k["rtt"] = p.presence_rtt_s
+    k["cancel"] = float(p.cancel_abandoned)
+    k["tq"] = max(1, math.ceil(window / p.dt_s - 1e-9))
+    k["link_cost"] = p.link_cost_ops
     return k
 
 
-def _run_group(scenarios: list[Scenario]) -> np.ndarray:
-    """Run scenarios of one shape (nodes, steps, dt) in one compiled loop -> record (B, T, C)."""
-    ps = [sc.params for sc in scenarios]
-    B, S, T, dt = len(ps), ps[0].session_nodes, steps(ps[0]), ps[0].dt_s
-    K = max(rules.levels_needed(p.reconnect_base_s, p.reconnect_cap_s, p.reconnect_jitter)
-            for p in ps)
-    Kc = max(rules.levels_needed(p.client_reconnect_base_s, p.client_reconnect_cap_s,
-                                 p.client_reconnect_jitter) for p in ps)
-    W = max(2 + round(p.reconnect_cap_s / dt) for p in ps)
-    Wc = max(2 + round(p.client_reconnect_cap_s / dt) for p in ps)
-    window = max(int(_knobs(p)[rules.TQ]) for p in ps) + 1
-    pmf = np.stack([rules.backoff_pmf(p.reconnect_jitter, p.reconnect_base_s, p.reconnect_cap_s,
-                                      K, dt, W) for p in ps])
-    cpmf = np.stack([rules.backoff_pmf(p.client_reconnect_jitter, p.client_reconnect_base_s,
-                                       p.client_reconnect_cap_s, Kc, dt, Wc) for p in ps])
+def _rings(jitter: str, base: float, cap: float, dt: float) -> rules.Rings:
+    b = backoff(jitter, base, cap, dt)
+    K, reach = len(b.delta), b.reach + 2
+    return rules.Rings(np.zeros((reach, K)), np.zeros((reach, K)), np.zeros(K, rules.LANE),
+                       b.delta, b.idx, b.val, b.nnz)
+
+
+def world(sc: Scenario) -> rules.World:
+    """A run's named state at t=0: every user linked, every node up, queues empty."""
+    p = sc.params
+    T, dt, S = steps(p), p.dt_s, p.session_nodes
+    check_cost(p.reconnect_jitter, p.reconnect_base_s, p.reconnect_cap_s, dt, T, "reconnect")
+    check_cost(p.client_reconnect_jitter, p.client_reconnect_base_s, p.client_reconnect_cap_s,
+               dt, T, "client reconnect")
+    k = knobs(p)
+    cluster = np.zeros(1, rules.CLUSTER)
+    cluster[0]["nodes_up"] = S
+    cluster[0]["next_restart"] = math.inf
     ramp = np.linspace(1.0, -1.0, S) if S > 1 else np.zeros(1)
-    weight = np.stack([1.0 + p.session_load_spread * ramp for p in ps])
-    weight /= weight.sum(1, keepdims=True)
-    knobs = np.stack([_knobs(p) for p in ps])
-    exo = [_exogenous(sc, T) for sc in scenarios]
-    capacity, loss, send, limit, event = (np.stack([e[i] for e in exo]) for i in range(5))
-    Y = np.zeros((B, 4, S))
-    Y[:, N] = knobs[:, rules.USERS, None] * weight
-    record = np.zeros((B, T, len(RECORD)))
-    _loop(Y, np.zeros((B, T + W + 1, K)), np.zeros((B, T + Wc + 1, Kc)), pmf, cpmf, weight,
-          np.zeros((B, T + 2)), np.zeros((B, window, K)), knobs, capacity, loss, send, limit,
-          event, record)
-    return record
+    weight = 1.0 + p.session_load_spread * ramp
+    nodes = np.zeros(S, rules.NODE)
+    nodes["weight"] = weight / weight.sum()
+    nodes["up_weight"] = nodes["weight"]
+    nodes["up"] = 1.0
+    nodes["restart_at"] = math.inf
+    nodes["sessions"] = p.users * nodes["weight"]
+    retries = _rings(p.reconnect_jitter, p.reconnect_base_s, p.reconnect_cap_s, dt)
+    clients = _rings(p.client_reconnect_jitter, p.client_reconnect_base_s,
+                     p.client_reconnect_cap_s, dt)
+    WQ = int(k[0]["tq"]) + 3
+    queue = rules.Queue(np.zeros(T + 1, rules.SEGMENT), np.zeros((WQ, 2)), np.zeros((WQ, 2)),
+                        np.zeros((WQ, 2, len(retries.lanes))))
+    capacity, loss, send, limit, event = _exogenous(sc, T)
+    return rules.World(k, cluster, nodes, queue, retries, clients, capacity, loss, send, limit,
+                       event, np.zeros(T, RECORD))
+
+
+def run_record(sc: Scenario) -> np.ndarray:
+    """Run one scenario's loop; returns its timeline record (T,) of columns.RECORD."""
+    w = world(sc)
+    _loop(w)
+    return w.record
 
 
 @njit(cache=True)
-def _loop(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, knobs, capacity, loss, send, limit,
-          event, record):
-    for b in range(Y.shape[0]):
-        _run_one(Y[b], R[b], C[b], pmf[b], cpmf[b], weight[b], Ahist[b], sent_row[b], knobs[b],
-                 capacity[b], loss[b], send[b], limit[b], event[b], record[b])
+def _loop(w):
+    for t in range(w.record.shape[0]):
+        rules.step(t, w)
+        _record(t, w)
 
 
-@njit(cache=True)
-def _run_one(Y, R, C, pmf, cpmf, weight, Ahist, sent_row, k, capacity, loss, send, limit, event,
-             rec):
-    S, T, K, Kc, W = Y.shape[1], rec.shape[0], R.shape[1], C.shape[1], pmf.shape[1]
-    dt = k[DT]
-    x = np.zeros(X_SIZE)
-    x[NODES_UP] = S
-    x[NEXT_RESTART] = math.inf
-    node_up = np.ones(S)
-    restart_at = np.full(S, math.inf)
-    up_weight = weight.copy()
-    Wc = np.zeros(Kc)
-    failed, late, sent = np.zeros(K), np.zeros(K), np.zeros(K)
-    refused, failed_c = np.zeros(Kc), np.zeros(Kc)
-    for t in range(T):
-        failed[:] = 0.0  # failures at the start of this step
-        late[:] = 0.0  # failures at its end (timeouts)
-        x[CRASHES] = 0.0
-        # operator actions and the schedule's presence changes (start of the step)
-        if event[t] == FULL_REBOOT:  # 'fully "reboot" Discord'
-            for s in range(S):
-                if Y[N, s] > 0:
-                    rules.end_sessions(t, Y, s, Y[N, s], R, W, C, Wc, cpmf, x, False, failed_c)
-                node_up[s] = 1.0
-                restart_at[s] = math.inf
-            x[NEXT_RESTART] = math.inf
-            _reweight(weight, node_up, up_weight, x)
-            rules.clear_presence_queue(x, failed)
-        elif event[t] == RESTART_PRESENCE:
-            rules.clear_presence_queue(x, failed)
-        if loss[t] > 0:
-            rules.lose_links(Y, loss[t], failed)
-        if t * dt >= x[NEXT_RESTART]:  # crashed session nodes come back, empty
-            x[NEXT_RESTART] = math.inf
-            for s in range(S):
-                if restart_at[s] <= t * dt + 1e-9:
-                    node_up[s], restart_at[s] = 1.0, math.inf
-                x[NEXT_RESTART] = min(x[NEXT_RESTART], restart_at[s])
-            _reweight(weight, node_up, up_weight, x)
-        # clients, link requests, presence, nodes
-        admitted = 0.0
-        if x[CLIENTS] > 0:
-            admitted = rules.admit_clients(t, C, Wc, cpmf, limit[t], Y, up_weight, x, k,
-                                           refused)
-        linked = 0.0
-        for s in range(S):
-            linked += Y[N, s] - Y[ST, s] - Y[PE, s]
-        total = rules.send_link_requests(t, R, admitted, x, k, sent, failed)
-        sent_row[t % sent_row.shape[0]] = sent
-        links = rules.serve_presence(t, total, capacity[t], linked, Ahist, sent_row, x, k,
-                                     late)
-        unlinked = 0.0
-        for s in range(S):
-            unlinked += Y[ST, s] + Y[PE, s]
-        overflow = rules.update_nodes(Y, links, unlinked, send[t], x, k)
-        if overflow >= 0:  # disconnect policy: stalled sessions with full buffers are dropped
-            for s in range(overflow, S):
-                if Y[BUF, s] > Y[ST, s] * k[rules.BUF_LIMIT]:
-                    rules.end_sessions(t + 1, Y, s, Y[ST, s], R, W, C, Wc, cpmf, x, False,
-                                       failed_c)
-        rules.schedule(R, t, failed, pmf)
-        rules.schedule(R, t + 1, late, pmf)
-        for s in range(S):  # out of memory: crash
-            if node_up[s] > 0 and rules.memory_kb(Y, s, k) > k[MEM_KB]:
-                rules.end_sessions(t + 1, Y, s, Y[N, s], R, W, C, Wc, cpmf, x, True, failed_c)
-                node_up[s] = 0.0
-                restart_at[s] = (t + 1) * dt + k[RESTART_S]
-                x[NEXT_RESTART] = min(x[NEXT_RESTART], restart_at[s])
-                x[CRASHES] += 1.0
-        if x[CRASHES] > 0:
-            _reweight(weight, node_up, up_weight, x)
-        _record(rec[t], Y, Wc, x, k, capacity[t], node_up)
-
-
-@njit(cache=True)
-def _reweight(weight, node_up, up_weight, x):
-    total, up = 0.0, 0.0
-    for s in range(weight.shape[0]):
-        total += weight[s] * node_up[s]
-        up += node_up[s]
-    for s in range(weight.shape[0]):
-        up_weight[s] = weight[s] * node_up[s] / total if total > 0 else 0.0
-    x[NODES_UP] = up
-
-
-@njit(cache=True)
-def _record(row, Y, Wc, x, k, capacity, node_up):
-    n = st = pe = buf = top = mem = 0.0
-    for s in range(Y.shape[1]):
-        n += Y[N, s]
-        st += Y[ST, s]
-        pe += Y[PE, s]
-        buf += Y[BUF, s]
-        m = rules.memory_kb(Y, s, k)
+@njit
+def _record(t, w):
+    k, c, row = w.knobs[0], w.cluster[0], w.record[t]
+    sessions = stalled = pending = buffered = top = total = 0.0
+    for s in range(w.nodes.shape[0]):
+        n = w.nodes[s]
+        sessions += n.sessions
+        stalled += n.stalled
+        pending += n.pending
+        buffered += n.buffered
+        m = rules.memory_kb(n, k)
         top = max(top, m)
-        mem += m * node_up[s]
+        total += m * n.up
+    retrying = 0.0
+    for lvl in range(2, w.clients.lanes.shape[0]):
+        retrying += w.clients.lanes[lvl].waiting
     waiting = 0.0
-    for lvl in range(2, Wc.shape[0]):
-        waiting += Wc[lvl]
-    row[0] = n - pe
-    row[1] = st * (1.0 - k[FAST_FAIL])
-    row[2] = pe + waiting
-    row[3] = Wc[1]
-    row[4] = x[NODES_UP]
-    row[5] = top / 1e6
-    row[6] = mem / max(x[NODES_UP], 1.0) / 1e6
-    row[7] = x[OFFERED]
-    row[8] = capacity
-    row[9] = x[GOODPUT]
-    row[10] = x[ACUM] - x[SCUM]
-    row[11] = x[ATTEMPTS] / k[DT]
-    row[12] = x[PRODUCED]
-    row[13] = x[DELIVERED]
-    row[14] = x[DROPPED]
-    row[15] = x[LOST]
-    row[16] = buf
-    row[17] = x[CRASHES]
-    row[18] = st + pe
-    row[19] = x[DEMAND]
+    for lvl in range(w.retries.lanes.shape[0]):
+        waiting += w.retries.lanes[lvl].waiting
+    buffering = 0.0 if (k.fast_fail > 0 or c.ignoring > 0) else 1.0
+    row.users_connected = sessions - pending
+    row.users_stalled = stalled * buffering
+    row.users_reconnecting = pending + retrying
+    row.users_offline = w.clients.lanes[1].waiting
+    row.session_nodes_up = c.nodes_up
+    row.node_memory_max_gb = top / 1e6
+    row.node_memory_mean_gb = total / max(c.nodes_up, 1.0) / 1e6
+    row.presence_offered_ops = c.offered
+    row.presence_capacity_ops = w.capacity[t]
+    row.presence_goodput_ops = c.goodput
+    row.presence_queue = c.positions - c.consumed
+    row.reconnect_attempts = c.attempts
+    row.events_produced = c.produced
+    row.events_delivered = c.delivered
+    row.events_dropped = c.dropped
+    row.events_lost = c.lost
+    row.events_buffered = buffered
+    row.requests_in_flight = c.in_flight
+    row.sessions_retry_wait = max(waiting, 0.0)
+    row.crashes = c.crashes
+    row.users_unlinked = stalled + pending
+    row.presence_demand_ops = c.demand

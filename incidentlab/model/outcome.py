@@ -14,19 +14,13 @@ import numpy as np
 import polars as pl
 
 from incidentlab import fmt
+from incidentlab.model.columns import COLUMNS
 
 if TYPE_CHECKING:
     from incidentlab.model.scenario import Scenario
 
-# public timeline columns after t_s and time (docs/architecture.md); the record has these first
-COLUMNS = (
-    "users_connected", "users_stalled", "users_reconnecting", "users_offline",
-    "session_nodes_up", "node_memory_max_gb", "node_memory_mean_gb", "presence_offered_ops",
-    "presence_capacity_ops", "presence_goodput_ops", "presence_queue", "reconnect_attempts",
-    "events_produced", "events_delivered", "events_dropped", "events_lost", "events_buffered",
-)
-_I = {name: i for i, name in enumerate((*COLUMNS, "crashes", "users_unlinked",
-                                        "presence_demand_ops"))}
+__all__ = ["COLUMNS", "Outcome", "Run", "outcomes_from_record", "timeline_frame"]
+
 RECOVERED_TOLERANCE = 0.002  # share of users that may still be off, stalled or unlinked
 
 
@@ -94,12 +88,17 @@ class Run:
             self._timeline = timeline_frame(self.scenario, self._record)
         return self._timeline
 
+    @property
+    def record(self) -> np.ndarray:
+        """The engine's record: every column of columns.RECORD, internal ones included."""
+        return self._record
+
     def __repr__(self) -> str:
         return f"Run({self.scenario.name!r}, {self.outcome})"
 
 
 def timeline_frame(scenario: Scenario, record: np.ndarray) -> pl.DataFrame:
-    """Build the timeline frame once from the record (T, columns)."""
+    """Build the timeline frame once from the record (T,) of columns.RECORD."""
     p = scenario.params
     t_s = np.arange(record.shape[0], dtype=np.float64) * p.dt_s
     start = scenario.start
@@ -111,13 +110,13 @@ def timeline_frame(scenario: Scenario, record: np.ndarray) -> pl.DataFrame:
     time = (pl.Series("time", [naive], dtype=pl.Datetime("us")).dt.replace_time_zone(tz)
             .extend_constant(None, 0))
     frame = {"t_s": t_s}
-    cols = {name: record[:, i] for i, name in enumerate(COLUMNS)}
+    cols = {name: record[name] for name in COLUMNS}
     out = pl.DataFrame(frame).with_columns(
         time=time.first() + pl.Series(micros).cast(pl.Duration("us")))
     return out.with_columns(**{k: pl.Series(k, v, dtype=pl.Float64) for k, v in cols.items()})
 
 
-LOAD_WINDOW_S = 60.0  # the load ratio is taken over one-minute averages, so it does not depend
+LOAD_WINDOW_S = 300.0  # the load ratio is taken over five-minute averages: sustained overload,
 # on dt_s: synchronised retries arrive as one-step spikes whose height is 1/dt_s
 
 
@@ -127,30 +126,30 @@ def _moving_mean(x: np.ndarray, dt_s: float) -> np.ndarray:
     return (c[n:] - c[:-n]) / n
 
 
-def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray) -> list[Outcome]:
-    """Outcomes for a batch from the engine's record (B, steps, columns)."""
+def outcomes_from_record(scenarios: list[Scenario], records: list[np.ndarray]) -> list[Outcome]:
+    """Outcomes from each scenario's timeline record (columns.RECORD)."""
     out = []
     for b, sc in enumerate(scenarios):
-        r = record[b]
+        r = records[b]
         p = sc.params
         dt_s, users = p.dt_s, float(p.users)
         fault = sc.fault_s
         fault0 = 0.0 if fault is None else fault
-        crashes = r[:, _I["crashes"]]
+        crashes = r["crashes"]
         crashed = np.flatnonzero(crashes)
         first = None if len(crashed) == 0 else float(max(0.0, crashed[0] * dt_s - fault0))
-        connected = r[:, _I["users_connected"]]
-        stalled = r[:, _I["users_stalled"]]
+        connected = r["users_connected"]
+        stalled = r["users_stalled"]
         frac = np.divide(stalled, connected, out=np.zeros_like(stalled), where=connected > 1e-9)
-        offered = _moving_mean(r[:, _I["presence_offered_ops"]], dt_s)
-        capacity = _moving_mean(r[:, _I["presence_capacity_ops"]], dt_s)
+        offered = _moving_mean(r["presence_offered_ops"], dt_s)
+        capacity = _moving_mean(r["presence_capacity_ops"], dt_s)
         ratio = np.divide(offered, capacity, out=np.full(len(offered), np.inf),
                           where=capacity > 0)
         tol = RECOVERED_TOLERANCE * users
         healthy = ((users - connected <= tol) & (stalled <= tol)
-                   & (r[:, _I["users_unlinked"]] <= tol) & (r[:, _I["presence_queue"]] <= tol)
-                   & (r[:, _I["presence_goodput_ops"]]
-                      >= (1 - RECOVERED_TOLERANCE) * r[:, _I["presence_demand_ops"]]))
+                   & (r["users_unlinked"] <= tol) & (r["presence_queue"] <= tol)
+                   & (r["presence_goodput_ops"]
+                      >= (1 - RECOVERED_TOLERANCE) * r["presence_demand_ops"]))
         recovered = bool(healthy[-1])
         ttr = None
         if recovered:
@@ -158,15 +157,14 @@ def outcomes_from_record(scenarios: list[Scenario], record: np.ndarray) -> list[
             begin = 0.0 if len(bad) == 0 else (bad[-1] + 1) * dt_s
             ttr = float(max(0.0, begin - fault0))
         unserved = np.maximum((users - connected) + stalled, 0.0)
-        last = r[-1]
         out.append(Outcome(
             first_oom_s=first,
             oom_crashes=int(crashes.sum()),
             peak_stalled_fraction=float(frac.max()),
-            events_produced=float(last[_I["events_produced"]]),
-            events_delivered=float(last[_I["events_delivered"]]),
-            events_lost=float(last[_I["events_lost"]]),
-            events_dropped=float(last[_I["events_dropped"]]),
+            events_produced=float(r["events_produced"][-1]),
+            events_delivered=float(r["events_delivered"][-1]),
+            events_lost=float(r["events_lost"][-1]),
+            events_dropped=float(r["events_dropped"][-1]),
             recovered=recovered,
             time_to_recover_s=ttr,
             peak_presence_load_ratio=float(ratio.max()),

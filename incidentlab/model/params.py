@@ -37,7 +37,7 @@ class Params:
         doc="load spread across session nodes: node loads run linearly from 1-spread to "
             "1+spread times the mean, so nodes cross the memory limit at different times")
     presence_nodes: int = _knob(3, 2, 100, doc="presence nodes; one of them is the faulty one")
-    presence_capacity: float = _knob(50_000.0, 1.0, 1e9,
+    presence_capacity: float = _knob(70_000.0, 1.0, 1e9,
                                      doc="operations per second one presence node serves")
     presence_ops_per_session: float = _knob(
         0.02, 0.0, 100.0, doc="background presence operations/s from each linked session")
@@ -49,6 +49,15 @@ class Params:
     rpc_timeout_s: float = _knob(5.0, 0.001, 3600.0,
                                  doc="a presence link request not answered in this time is "
                                      "abandoned by its session (which retries after backoff)")
+    link_cost_ops: float = _knob(4.0, 0.01, 1e4,
+                                 doc="presence work of one link request, in background "
+                                     "operations (a link carries the session's state)")
+    presence_rtt_s: float = _knob(0.005, 0.0, 60.0,
+                                  doc="network round trip of one presence request, s (its "
+                                      "in-flight slot is held this long plus its queueing)")
+    cancel_abandoned: bool = _knob(False, doc="a request its session gave up on leaves presence's "
+                                              "queue (a cancelling client); 2017: it stayed and "
+                                              "was still served")
     session_restart_s: float = _knob(60.0, 0.0, 86_400.0,
                                      doc="seconds a crashed session node takes to come back")
     # buffers
@@ -106,6 +115,10 @@ class Params:
         if self.horizon_s / self.dt_s > 500_000:
             raise ParamError(f"horizon_s/dt_s={self.horizon_s / self.dt_s:.0f} steps; "
                              "accepted: at most 500,000 steps")
+        if self.presence_rtt_s >= self.rpc_timeout_s:
+            raise ParamError(f"presence_rtt_s={self.presence_rtt_s} is not below rpc_timeout_s="
+                             f"{self.rpc_timeout_s}; accepted: a round trip shorter than the "
+                             "timeout")
         if self.rpc_timeout_s < self.dt_s:
             raise ParamError(f"rpc_timeout_s={self.rpc_timeout_s} is shorter than dt_s="
                              f"{self.dt_s}; accepted: rpc_timeout_s >= dt_s")
@@ -239,11 +252,25 @@ ASSUMPTIONS: tuple[dict[str, str], ...] = (
      "reasoning": "nodes are not equally loaded, so they cross the memory limit at different "
                   "times and the crash spreads over minutes ('began to OOM')",
      "source": "report: 'members of the sessions cluster began to OOM'"},
-    {"knob": "presence_capacity, presence_ops_per_session", "value": "50,000 ops/s, 0.02 ops/s",
-     "reasoning": "normal presence load 5M x 0.02 = 100k ops/s is two thirds of 3 x 50k: the "
-                  "cluster runs fine on 3 nodes and has 33k ops/s spare on 2, far below the herd",
+    {"knob": "presence_capacity, presence_ops_per_session", "value": "70,000 ops/s, 0.02 ops/s",
+     "reasoning": "background presence load 5M x 0.02 = 100k ops/s: utilisation rho = 0.48 on 3 "
+                  "nodes and 0.71 on the 2 that survive the lost node, so once every session has "
+                  "re-linked the cluster has headroom (rho < 0.75); what keeps it down is the "
+                  "herd's own retries, not lost capacity",
      "source": "assumption; report: 'millions of processes reconnecting quickly overloaded the "
                "remaining presence servers'"},
+    {"knob": "link_cost_ops", "value": "4",
+     "reasoning": "a link request registers a session with presence (its guilds, friends and "
+                  "subscriptions), several times the work of a background update; at 4, the "
+                  "first 5 s after the loss re-link about a tenth of the stranded sessions, so "
+                  "about a third stay stalled, as the report says",
+     "source": "assumption; report: 'this caused 1/3rd of all connected sessions on Discord to "
+               "effectively stall'"},
+    {"knob": "presence_rtt_s", "value": "0.005 s",
+     "reasoning": "a round trip inside one data centre is well under a millisecond; 5 ms allows "
+                  "for Erlang distribution and scheduling; it bounds how fast an in-flight slot "
+                  "turns over (limit x nodes / round trip requests per second)",
+     "source": "assumption"},
     {"knob": "node_memory_gb, session_base_kb", "value": "64 GB, 100 KB",
      "reasoning": "a 64 GB VM; an idle Erlang session process with its state ~100 KB, so a node "
                   "idles at ~10 GB; together with the event rate this puts the first OOM ~12 min "
@@ -282,9 +309,15 @@ ASSUMPTIONS: tuple[dict[str, str], ...] = (
      "source": "assumption; report: 'globally disable message sending in an attempt to shed "
                "load'"},
     {"knob": "inflight_limit (fixed preset)", "value": "1,000 per session node",
-     "reasoning": "50 nodes x 1,000 = 50,000 requests in flight: 2 presence nodes answer them "
-                  "well inside the 5 s timeout (33k ops/s spare x 5 s = 167k), so none is wasted",
+     "reasoning": "by Little's law the requests in flight wait (limit x nodes x link_cost) / "
+                  "spare capacity: 50 x 1,000 x 4 = 200k ops of work against 73k ops/s spare "
+                  "while the herd drains is under 3 s, inside the 5 s timeout, so none is wasted",
      "source": "report: 'added a hard limit to the number of in-flight connections'"},
+    {"knob": "ignore_presence (replay)", "value": "14:58, 4 min after the 14:54 decision",
+     "reasoning": "the report gives no time for 'ignore the presence cluster ... and work on "
+                  "correcting the state of sessions'; it takes effect, the model assumes, a few "
+                  "minutes after the decision, before the sessions run out of memory",
+     "source": "report: 'The decision is made to ignore the presence cluster for the time being'"},
 )
 
 

@@ -1,292 +1,623 @@
-"""The rules of one step of the cluster model — the one file to read to know what the model does.
+"""The rules of the cluster model: one function per mechanism of the report, applied in order
+by `step`. This is the one file to read to know what the model does.
 
-State is counts (a fluid, mean-field model), never individual sessions, so a step costs the same
-for 50 thousand or 50 million users. Per session node `s` the state holds sessions `Y[N, s]`,
-stalled sessions `Y[ST, s]` (ready, lost their presence link), pending sessions `Y[PE, s]` (new,
-waiting for their first link before they are ready) and buffered events `Y[BUF, s]`. Unlinked
-sessions wait in a retry ring `R[step, level]`, clients without a session in `C[step, level]`
-(level = failed attempts so far). Presence is a FIFO queue kept as cumulative counts. Scalars
-live in `x[...]`, knobs in `k[...]` (index names below).
+The model counts; it never follows one session (a fluid, mean-field model), so a step costs the
+same for 50 thousand or 50 million users. Its state has names:
 
-Each function is one mechanism and quotes the report sentence it comes from. They are compiled
-with numba (plain loops, no allocation per step) so a 3,600-step run takes milliseconds.
+- `Knobs` (one record): the scenario's constants, from Params.
+- `Cluster` (one record): presence's queue head and in-flight requests, event counters.
+- `Node` (one record per session node): sessions, stalled, pending, buffered events.
+- The presence queue: one FIFO of every request, background operations and link requests
+  alike, in arrival order. `Segment` j holds what arrived in step j: an instant's burst of
+  link requests at its start (`atom`), then link requests and background operations spread
+  over the step. Requests are served at the cluster's capacity; a link request served more
+  than `rpc_timeout_s - presence_rtt_s` after it was sent has been abandoned by its session
+  and links nothing, yet it cost the same service (unless clients cancel).
+- Retries wait in rings, one lane per attempt level, in two forms: bursts that arrive at one
+  instant (synchronised retries, the herd) and arrivals spread over a step (jittered ones).
+
+Times are exact within a step where it matters: a request is fresh or stale by its own arrival
+and service time, an in-flight slot turns over once per round trip, a retry with a fixed wait
+lands at its own time. So the step length `dt_s` changes the answers very little.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-N, ST, PE, BUF = 0, 1, 2, 3  # rows of Y
-# scalar state x[...]
-ACUM, SCUM, FRESH, PRODUCED, DELIVERED, DROPPED, LOST, NODES_UP, CLIENTS, NEXT_RESTART, \
-    ATTEMPTS, GOODPUT, OFFERED, CRASHES, DEMAND = range(15)
-X_SIZE = 15
-# knobs k[...]
-USERS, CAPACITY, BG_OPS, EVENT_RATE, BASE_KB, EVENT_KB, MEM_KB, FAST_FAIL, INFLIGHT, \
-    BUF_LIMIT, POLICY, RESTART_S, DT, TQ = range(14)
-K_SIZE = 14
-UNBOUNDED, DROP_OLDEST, DISCONNECT = 0, 1, 2  # k[POLICY]
-NO_EVENT, FULL_REBOOT, RESTART_PRESENCE = 0, 1, 2  # operator events per step
+from incidentlab.model.backoff import ATOM, LATE, SPREAD
+
+f8, i8 = np.float64, np.int64
+
+KNOBS = np.dtype([
+    ("users", f8), ("capacity", f8), ("bg_ops", f8), ("event_rate", f8), ("base_kb", f8),
+    ("event_kb", f8), ("mem_kb", f8), ("fast_fail", f8), ("inflight", f8), ("buf_limit", f8),
+    ("policy", i8), ("restart_s", f8), ("dt", f8), ("window", f8), ("rtt", f8),
+    ("cancel", f8), ("tq", i8), ("link_cost", f8),
+])
+CLUSTER = np.dtype([
+    ("in_flight", f8), ("positions", f8), ("consumed", f8), ("head_step", i8),
+    ("head_part", i8), ("head_off", f8), ("produced", f8), ("delivered", f8), ("dropped", f8),
+    ("lost", f8), ("nodes_up", f8), ("next_restart", f8), ("crashes", f8), ("attempts", f8),
+    ("goodput", f8), ("offered", f8), ("demand", f8), ("ignoring", f8),
+])
+NODE = np.dtype([
+    ("sessions", f8), ("stalled", f8), ("pending", f8), ("buffered", f8), ("up", f8),
+    ("restart_at", f8), ("weight", f8), ("up_weight", f8),
+])
+SEGMENT = np.dtype([("atom", f8), ("link", f8), ("bg", f8)])  # work units
+
+UNBOUNDED, DROP_OLDEST, DISCONNECT = 0, 1, 2  # Knobs.policy
+NO_EVENT, FULL_REBOOT, RESTART_PRESENCE, IGNORE_PRESENCE = 0, 1, 2, 3  # operator events
+_TINY = 1e-12
 
 
-# -- backoff: how long after failed attempt k does attempt k+1 come? --------------------------
-
-def backoff_pmf(jitter: str, base: float, cap: float, levels: int, dt: float,
-                width: int) -> np.ndarray:
-    """pmf[k, j]: probability that the wait after failure k is j steps (j >= 1).
-
-    none = min(cap, base*2^k); full = U(0, that); equal = half fixed + half U(0, half);
-    decorrelated = min(cap, U(base, 3*previous)) from previous = base, its marginal per attempt
-    computed on a fine grid. A wait is rounded to the nearest step and is at least one step.
-    """
-    edges = (np.arange(width + 1) - 0.5) * dt  # step j holds waits in [edges[j], edges[j+1])
-    out = np.zeros((levels, width))
-    cdfs = _decorrelated_cdfs(base, cap, levels, edges) if jitter == "decorrelated" else None
-    for lvl in range(levels):
-        c = min(cap, base * 2.0 ** min(lvl, 60))
-        if jitter == "none":
-            cdf = (edges >= c).astype(float)
-        elif jitter == "full":
-            cdf = _uniform_cdf(edges, 0.0, c)
-        elif jitter == "equal":
-            cdf = _uniform_cdf(edges, c / 2, c)
-        else:
-            cdf = cdfs[lvl]
-        cdf[-1] = 1.0
-        p = np.diff(cdf)
-        p[1] += p[0]  # nothing retries in the step it failed
-        p[0] = 0.0
-        out[lvl] = p / p.sum()
-    return out
+LANE = np.dtype([("level", f8), ("waiting", f8), ("fail_atoms", f8), ("fail_spread", f8)])
 
 
-def _uniform_cdf(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    if b - a <= 1e-9:
-        return (x >= a).astype(float)
-    return np.clip((x - a) / (b - a), 0.0, 1.0)
+class Rings(NamedTuple):
+    """Future arrivals of one kind of retry (sessions -> presence, or clients -> gateway)."""
+
+    atoms: np.ndarray  # [reach, K] arrivals at the instant a step starts (circular by step)
+    spread: np.ndarray  # [reach, K] differences of arrivals spread over a step (circular)
+    lanes: np.ndarray  # [K] LANE: this step's spread arrivals (running sum of `spread`), how
+    #                    many wait for each level, and scratch for failures to schedule
+    delta: np.ndarray  # the backoff's tables (backoff.Backoff)
+    idx: np.ndarray
+    val: np.ndarray
+    nnz: np.ndarray
 
 
-def _decorrelated_cdfs(base: float, cap: float, levels: int, edges: np.ndarray) -> list:
-    """CDFs (at `edges`) of W_k = min(cap, U(base, 3 W_{k-1})), W_-1 = base, on a fine grid."""
-    g = 4000
-    h = max(cap, base, 1e-9) / g
-    x = np.arange(g + 1) * h
-    lo = min(g, round(base / h))
-    mass = np.zeros(g + 1)
-    mass[lo] = 1.0
-    cdfs = []
-    for _ in range(levels):
-        hi = np.round(3 * x / h).astype(np.int64)  # U(base, 3v) covers grid points lo..hi
-        ok = (mass > 0) & (hi >= lo)
-        dens = np.where(ok, mass / np.maximum(hi - lo + 1, 1), 0.0)
-        diff = np.zeros(g + 2)
-        diff[lo] += dens.sum()
-        np.add.at(diff, np.minimum(hi, g)[ok] + 1, -dens[ok])
-        new = np.cumsum(diff)[: g + 1]
-        new[g] += (dens * np.maximum(hi - g, 0)).sum()  # waits above cap wait cap
-        mass = np.maximum(new, 0.0) / max(new.sum(), 1e-300)
-        cdfs.append(np.interp(edges, x, np.cumsum(mass), left=0.0, right=1.0))
-    return cdfs
+class Queue(NamedTuple):
+    """Presence's FIFO queue: what arrived in each step, and the recent link requests' fate."""
+
+    segments: np.ndarray  # [T + 1] SEGMENT, in work units (a link request costs link_cost)
+    live: np.ndarray  # [WQ, 2] link requests of a recent step still awaited (atom, spread)
+    doomed: np.ndarray  # [WQ, 2] of those, the ones served late: they will time out
+    sent: np.ndarray  # [WQ, 2, K] what each recent step sent, by attempt level
 
 
-def levels_needed(base: float, cap: float, jitter: str) -> int:
-    """Attempt levels until the wait stops growing (the last level repeats)."""
-    if jitter == "decorrelated":
-        return 12
-    if base <= 0 or cap <= base:
-        return 2
-    return max(2, min(16, math.ceil(math.log2(min(cap / base, 2.0**20))) + 2))
+class World(NamedTuple):
+    """Everything one run's loop reads and writes."""
+
+    knobs: np.ndarray  # [1] KNOBS
+    cluster: np.ndarray  # [1] CLUSTER
+    nodes: np.ndarray  # [S] NODE
+    queue: Queue
+    retries: Rings  # sessions waiting to ask presence for a link again
+    clients: Rings  # clients waiting to reconnect through the gateway
+    capacity: np.ndarray  # [T] ops/s of the presence nodes that answer (the schedule)
+    loss: np.ndarray  # [T] share of presence links lost at the start of the step
+    send: np.ndarray  # [T] share of the event rate flowing (operators may disable sending)
+    limit: np.ndarray  # [T] gateway admissions per step
+    event: np.ndarray  # [T] operator event at the start of the step
+    record: np.ndarray  # [T] the timeline (columns.RECORD)
 
 
-@njit(cache=True)
-def schedule(ring, t, failed, pmf):
-    """Failures at level k come back at level k+1 (the last level repeats), spread by pmf[k]."""
-    K, W = pmf.shape
-    for lvl in range(K):
-        f = failed[lvl]
-        if f == 0.0:
+# -- one step ----------------------------------------------------------------------------
+
+@njit
+def step(t, w):
+    """Apply every mechanism once, in order, for step t."""
+    k, c, nodes, q, r, cl = w.knobs[0], w.cluster[0], w.nodes, w.queue, w.retries, w.clients
+    c.crashes = 0.0
+    if w.event[t] == FULL_REBOOT:
+        full_reboot(t, c, nodes, q, r, cl)
+    elif w.event[t] == RESTART_PRESENCE:
+        restart_presence(t, c, q, r)
+    elif w.event[t] == IGNORE_PRESENCE:
+        ignore_presence(c, nodes)
+    if w.loss[t] > 0:
+        lose_links(t, nodes, r, w.loss[t])
+    restart_nodes(t, k, c, nodes)
+    time_out(t, k, c, q, r)
+    new_atom, new_spread = admit_clients(t, k, c, nodes, cl, w.limit[t])
+    send_link_requests(t, k, c, nodes, q, r, w.capacity[t], new_atom, new_spread)
+    links = serve_presence(t, k, c, q, w.capacity[t])
+    if update_nodes(k, c, nodes, w.send[t], links):
+        disconnect_full_buffers(t, k, c, nodes, q, r, cl)
+    out_of_memory(t, k, c, nodes, q, r, cl)
+
+
+# -- the mechanisms ------------------------------------------------------------------------
+
+@njit
+def lose_links(t, nodes, r, share):
+    """'a server for one of the internal services (presence) ... disconnected from its other
+    cluster members ... the nodes of another service (sessions) ... attempted a reconnection':
+    `share` of the linked sessions stall at once and retry after their backoff."""
+    for s in range(nodes.shape[0]):
+        n = nodes[s]
+        moved = (n.sessions - n.stalled - n.pending) * share
+        n.stalled += moved
+        r.lanes[0].fail_atoms += moved
+    _move_up(r, 0)
+    schedule_atoms(r, t, float(t), t, False)
+
+
+@njit
+def time_out(t, k, c, q, r):
+    """A link request not answered within `rpc_timeout_s` is abandoned by its session, which
+    backs off and retries. A burst times out together at its deadline; spread requests over
+    the step their deadline falls in. Their in-flight slots are freed."""
+    WQ = q.live.shape[0]
+    for part in range(2):
+        j = t - k.tq - part
+        if j < 0:
             continue
-        nxt = min(lvl + 1, K - 1)
-        for j in range(1, W):
-            p = pmf[lvl, j]
-            if p != 0.0:
-                ring[t + j, nxt] += f * p
+        i = j % WQ
+        gone = q.live[i, part] + q.doomed[i, part]
+        q.live[i, part], q.doomed[i, part] = 0.0, 0.0
+        if gone <= 0:
+            continue
+        c.in_flight = max(c.in_flight - gone, 0.0)
+        _fail_by_level(r, q.sent[i, part], gone, part)
+        if part == 0:
+            schedule_atoms(r, t, j + k.window / k.dt, t, False)
+        else:
+            schedule_spread(r, t - 1, t)
 
 
-# -- the mechanisms, in the order a step applies them ----------------------------------------
-
-@njit(cache=True)
-def lose_links(Y, share, failed):
-    """'the nodes of another service (sessions) ... attempted a reconnection': a presence node
-    is gone; its `share` of linked sessions stalls and retries after backoff."""
-    for s in range(Y.shape[1]):
-        moved = (Y[N, s] - Y[ST, s] - Y[PE, s]) * share
-        Y[ST, s] += moved
-        failed[0] += moved
-
-
-@njit(cache=True)
-def admit_clients(t, C, Wc, cpmf, limit, Y, up_weight, x, k, refused):
-    """Clients whose backoff ended ask the gateway; at most `connect_rate_limit`·dt are admitted
-    ('patches introduce limitations on connections'), the rest back off again. Admitted clients
-    become new sessions on the nodes that are up; each needs a presence link to be ready."""
-    asked = 0.0
-    for lvl in range(C.shape[1]):
-        asked += C[t, lvl]
-    if asked == 0.0:
-        return 0.0
-    admitted = min(asked, limit) if x[NODES_UP] > 0 else 0.0
+@njit
+def admit_clients(t, k, c, nodes, cl, limit):
+    """Clients whose backoff ended ask the gateway; at most `connect_rate_limit` per second are
+    let in ('patches introduce limitations on connections'), the rest back off again. Admitted
+    clients become new sessions on the nodes that are up, each needing a presence link before
+    it is ready (with fast-fail it is ready at once). Returns new sessions (burst, spread)."""
+    atoms, spread = _arrivals(cl, t)
+    asked = atoms + spread
+    if asked <= 0:
+        return 0.0, 0.0
+    admitted = min(asked, limit) if c.nodes_up > 0 else 0.0
     ok = admitted / asked
-    for lvl in range(C.shape[1]):
-        refused[lvl] = C[t, lvl] * (1.0 - ok)
-        Wc[lvl] -= C[t, lvl]
-        Wc[min(lvl + 1, C.shape[1] - 1)] += refused[lvl]
-    schedule(C, t, refused, cpmf)
-    # fast-fail: a new session is ready at once, without presence data ('fast-fail mechanism')
-    ready = ST if k[FAST_FAIL] > 0 else PE
-    for s in range(Y.shape[1]):
-        Y[N, s] += admitted * up_weight[s]
-        Y[ready, s] += admitted * up_weight[s]
-    return admitted
+    R = cl.atoms.shape[0]
+    for lvl in range(cl.lanes.shape[0]):
+        lane = cl.lanes[lvl]
+        came_a, came_s = cl.atoms[t % R, lvl], lane.level
+        lane.waiting -= came_a + came_s
+        lane.fail_atoms = came_a * (1.0 - ok)
+        lane.fail_spread = came_s * (1.0 - ok)
+        cl.atoms[t % R, lvl] = 0.0
+    _move_up(cl, 0)
+    _move_up(cl, 1)
+    schedule_atoms(cl, t, float(t), t + 1, True)
+    schedule_spread(cl, t, t + 1)
+    ready = c.ignoring > 0 or k.fast_fail > 0  # 'fast-fail mechanism'
+    for s in range(nodes.shape[0]):
+        n = nodes[s]
+        n.sessions += admitted * n.up_weight
+        if ready:
+            n.stalled += admitted * n.up_weight
+        else:
+            n.pending += admitted * n.up_weight
+    return atoms * ok, spread * ok
 
 
-@njit(cache=True)
-def send_link_requests(t, R, new_sessions, x, k, sent, failed):
-    """Unlinked sessions whose backoff ended, and new sessions, ask presence for a link. With an
-    in-flight limit ('a hard limit to the number of in-flight connections') requests beyond
-    the semaphore fail locally at once and back off. Mean field: requests spread over the
-    nodes like sessions do, so the semaphores add up to `inflight_limit` x nodes up."""
-    total = new_sessions
-    for lvl in range(R.shape[1]):
-        total += R[t, lvl]
-    room = max(k[INFLIGHT] * x[NODES_UP] - x[FRESH], 0.0)
-    ok = 1.0 if total <= room else room / total
-    for lvl in range(R.shape[1]):
-        asking = R[t, lvl] + (new_sessions if lvl == 0 else 0.0)
-        sent[lvl] = asking * ok
-        failed[lvl] += asking - sent[lvl]
-    x[ATTEMPTS] = total
-    return total * ok
+@njit
+def send_link_requests(t, k, c, nodes, q, r, capacity, new_atom, new_spread):
+    """Unlinked sessions whose backoff ended, and new sessions, send a link request. With an
+    in-flight limit ('a hard limit to the number of in-flight connections') a request that
+    finds every slot of its node's semaphore taken fails at once, locally, and backs off. A
+    slot is held for the request's round trip: `presence_rtt_s` plus its wait in the queue,
+    at most until it is abandoned. Mean field: the semaphores add up over the nodes up."""
+    K, R, WQ = r.lanes.shape[0], r.atoms.shape[0], q.live.shape[0]
+    i = t % WQ
+    slots = k.inflight * c.nodes_up
+    # a burst at the step's first instant takes the free slots
+    burst = new_atom
+    for lvl in range(K):
+        burst += max(r.atoms[t % R, lvl], 0.0)
+    free = max(slots - c.in_flight, 0.0)
+    ok = 1.0 if burst <= free else free / burst
+    for lvl in range(K):
+        came = max(r.atoms[t % R, lvl], 0.0)
+        asking = came + (new_atom if lvl == 0 else 0.0)
+        r.lanes[lvl].waiting -= came
+        q.sent[i, 0, lvl] = asking * ok
+        r.lanes[lvl].fail_atoms = asking - asking * ok
+        r.atoms[t % R, lvl] = 0.0
+    _move_up(r, 0)
+    schedule_atoms(r, t, float(t), t + 1, False)
+    c.in_flight += burst * ok
+    # then the arrivals spread over the step: a slot turns over once per round trip
+    spread = new_spread
+    for lvl in range(K):
+        r.lanes[lvl].level += r.spread[t % R, lvl]
+        r.spread[t % R, lvl] = 0.0
+        spread += max(r.lanes[lvl].level, 0.0)
+    trip = k.rtt + min(queue_wait(c, capacity), k.window)
+    turns = k.dt / max(trip, 1e-9)
+    room = max(slots - c.in_flight, 0.0) * max(1.0, turns) + min(c.in_flight, slots) * turns
+    ok = 1.0 if spread <= room else room / spread
+    for lvl in range(K):
+        came = max(r.lanes[lvl].level, 0.0)
+        asking = came + (new_spread if lvl == 0 else 0.0)
+        r.lanes[lvl].waiting -= came
+        q.sent[i, 1, lvl] = asking * ok
+        r.lanes[lvl].fail_spread = asking - asking * ok
+    _move_up(r, 1)
+    schedule_spread(r, t, t + 1)
+    c.in_flight += spread * ok
+    c.attempts = (burst + spread) / k.dt
+    # into presence's queue, behind everything that came before
+    linked = 0.0
+    for s in range(nodes.shape[0]):
+        linked += nodes[s].sessions - nodes[s].stalled - nodes[s].pending
+    seg = q.segments[t]
+    q.live[i, 0], q.live[i, 1] = q.sent[i, 0].sum(), q.sent[i, 1].sum()
+    q.doomed[i, 0], q.doomed[i, 1] = 0.0, 0.0
+    seg.atom = q.live[i, 0] * k.link_cost
+    seg.link = q.live[i, 1] * k.link_cost
+    seg.bg = linked * k.bg_ops * k.dt  # every linked session's background presence traffic
+    c.positions += seg.atom + seg.link + seg.bg
+    c.offered = (seg.atom + seg.link + seg.bg) / k.dt
+    c.demand = linked * k.bg_ops
 
 
-@njit(cache=True)
-def serve_presence(t, sent_total, capacity, linked, Ahist, sent_row, x, k, timeouts):
-    """Presence serves the background traffic of linked sessions first, then link requests
-    FIFO. A request older than `rpc_timeout_s` has been abandoned by its session, which retries
-    after backoff, but still costs capacity when it reaches the head of the queue: wasted work
-    that keeps the overload going after its trigger ('millions of processes reconnecting
-    quickly overloaded the remaining presence servers'). Returns the links made."""
-    tq = int(k[TQ])
-    dt = k[DT]
-    lo = Ahist[max(t - tq + 1, 0)]  # requests that arrived before `lo` are stale
-    x[ACUM] += sent_total
-    Ahist[t + 1] = x[ACUM]
-    x[FRESH] += sent_total
-    background = linked * k[BG_OPS]
-    s0 = x[SCUM]
-    s1 = min(s0 + max(capacity - background, 0.0) * dt, x[ACUM])
-    head = max(s0, lo)
-    fresh = x[ACUM] - head
-    live = min(x[FRESH] / fresh, 1.0) if fresh > 0 else 0.0  # crashed sessions: orphans
-    links = max(s1 - head, 0.0) * live
-    # the oldest fresh cohort (arrived tq-1 steps ago) times out at the end of this step;
-    # `timeouts` (per level) retry counting their backoff from the end of the step
-    nxt = Ahist[max(t - tq + 2, 0)] if tq > 1 else x[ACUM]
-    timed_out = max(nxt - max(lo, s1), 0.0) * live
-    row = sent_row[(t - tq + 1) % sent_row.shape[0]]
-    cohort = 0.0
-    for lvl in range(row.shape[0]):
-        cohort += row[lvl]
-    if cohort > 0 and timed_out > 0:
-        share = min(timed_out / cohort, 1.0)
-        for lvl in range(row.shape[0]):
-            timeouts[lvl] += row[lvl] * share
-    x[FRESH] = max(x[FRESH] - links - timed_out, 0.0)
-    x[SCUM] = s1
-    x[GOODPUT] = min(background, capacity) + links / dt
-    x[OFFERED] = background + sent_total / dt
-    x[DEMAND] = background
+@njit
+def serve_presence(t, k, c, q, mu):
+    """Presence serves its one queue first in, first out, at the capacity `mu` (ops/s) of the
+    nodes that answer. A link request served within its window links its session; one served
+    later was abandoned ('millions of processes reconnecting quickly overloaded the remaining
+    presence servers'): it links nothing but costs the same service, the wasted work that
+    keeps the overload going after its trigger. With `cancel_abandoned` it leaves the queue
+    instead. Returns the links made."""
+    dt, WQ = k.dt, q.live.shape[0]
+    clock, links, served = 0.0, 0.0, 0.0
+    for _ in range(100_000):  # each pass finishes a piece of the queue or the step's time
+        j = c.head_step
+        if mu <= 0 or clock >= dt * (1 - 1e-12) or j > t:
+            break
+        seg, i, part = q.segments[j], j % WQ, c.head_part
+        size = seg.atom if part == 0 else seg.link + seg.bg
+        rest = size - c.head_off
+        if rest <= _TINY * (1.0 + size):
+            if part == 0:
+                c.head_part = 1
+            else:
+                c.head_step, c.head_part = j + 1, 0
+            c.head_off = 0.0
+            continue
+        link_share = 1.0 if part == 0 else seg.link / size
+        if part == 1 and j == t:  # arriving during this step: an idle server keeps up
+            mode, n = FRESH, rest
+        else:
+            mode, n = _piece(t, j, part, size, c.head_off, clock, mu, link_share, k)
+            n = min(n, rest)
+        cost = 1.0 / mu  # seconds of service per work unit
+        share = 1.0 if mode == FRESH else 0.0  # of the swept link requests, served in time
+        if mode == STALE and k.cancel > 0:
+            cost = (1.0 - link_share) / mu
+        elif mode == SLIDING:
+            cost = dt / size
+            share = (mu * dt / size - (1.0 - link_share)) / link_share
+        if cost > 0:
+            n = min(n, (dt - clock) / cost)
+        live = q.live[i, part]
+        got = live * n * share / rest
+        late = live * n * (1.0 - share) / rest
+        q.live[i, part] = live - got - late
+        q.doomed[i, part] += late
+        links += got
+        c.in_flight = max(c.in_flight - got, 0.0)
+        served += n * (1.0 - link_share) + got * k.link_cost
+        clock += n * cost
+        c.head_off += n
+        c.consumed += n
+    c.goodput = served / dt
     return links
 
 
-@njit(cache=True)
-def update_nodes(Y, links, unlinked, send, x, k):
-    """Per node: links made go to its unlinked sessions in proportion (mean field), and a
-    stalled session that gets its link flushes its buffer to its client. Every ready session
-    receives `event_rate` events/s; a linked (or fast-fail) one delivers them, a stalled one
-    queues them 'in memory (an intended behavior of our sessions service)'. Buffer policy
-    drop-oldest keeps at most `buffer_limit` events per stalled session.
-    Returns the first node whose buffers overflow under the disconnect policy, or -1."""
+FRESH, STALE, SLIDING = 0, 1, 2
+
+
+@njit
+def _piece(t, j, part, size, off, clock, mu, link_share, k):
+    """How the head of the queue is served next: (mode, work units). FRESH: in its window;
+    STALE: abandoned (wasted work, or skipped when clients cancel); SLIDING: cancelling
+    clients keep the head exactly at the window's edge."""
+    dt = k.dt
+    age = (t - j) * dt + clock  # of the segment's first arrival, now
+    if part == 0:
+        if age < k.window - 1e-9 * dt:
+            return FRESH, (k.window - age) * mu
+        return STALE, 1e300
+    # spread arrivals: unit x arrived at j*dt + x*dt/size; g(x) = its age when served - window
+    g = age - off * dt / size - k.window
+    fresh_slope = 1.0 / mu - dt / size
+    stale_slope = ((1.0 - link_share) if k.cancel > 0 else 1.0) / mu - dt / size
+    eps = 1e-9 * dt
+    if g < -eps or (g <= eps and fresh_slope <= 0):
+        return FRESH, 1e300 if fresh_slope <= 0 else max(-g, 0.0) / fresh_slope
+    if g <= eps and stale_slope < 0:  # only with cancelling clients
+        return SLIDING, 1e300
+    return STALE, 1e300 if stale_slope >= 0 else g / -stale_slope
+
+
+@njit
+def update_nodes(k, c, nodes, send, links):
+    """Links made go to each node's unlinked sessions in proportion (mean field); a stalled
+    session that gets its link flushes its buffer to its client. Every ready session receives
+    `event_rate` events/s; a linked one delivers them, a stalled one queues them 'in memory
+    (an intended behavior of our sessions service)' unless fast-fail lets it deliver without
+    presence data. Buffer policy drop-oldest keeps at most `buffer_limit` events a session.
+    Returns True where the disconnect policy finds a full buffer."""
+    unlinked = 0.0
+    for s in range(nodes.shape[0]):
+        unlinked += nodes[s].stalled + nodes[s].pending
     frac = min(links / unlinked, 1.0) if unlinked > 0 else 0.0
-    per_session = k[EVENT_RATE] * send * k[DT]
-    stalls = 1.0 - k[FAST_FAIL]
-    overflow = -1
-    for s in range(Y.shape[1]):
-        x[DELIVERED] += Y[BUF, s] * frac
-        Y[ST, s] *= 1.0 - frac
-        Y[PE, s] *= 1.0 - frac
-        Y[BUF, s] *= 1.0 - frac
-        ready = Y[N, s] - Y[PE, s]
-        stalled = Y[ST, s] * stalls
-        x[PRODUCED] += ready * per_session
-        x[DELIVERED] += (ready - stalled) * per_session
-        Y[BUF, s] += stalled * per_session
-        excess = Y[BUF, s] - Y[ST, s] * k[BUF_LIMIT]
+    per_session = k.event_rate * send * k.dt
+    stalls = 0.0 if (k.fast_fail > 0 or c.ignoring > 0) else 1.0
+    overflow = False
+    for s in range(nodes.shape[0]):
+        n = nodes[s]
+        c.delivered += n.buffered * frac
+        n.stalled *= 1.0 - frac
+        n.pending *= 1.0 - frac
+        n.buffered *= 1.0 - frac
+        ready = n.sessions - n.pending
+        stalled = n.stalled * stalls
+        c.produced += ready * per_session
+        c.delivered += (ready - stalled) * per_session
+        n.buffered += stalled * per_session
+        excess = n.buffered - n.stalled * k.buf_limit
         if excess > 0:
-            if k[POLICY] == DROP_OLDEST:
-                Y[BUF, s] -= excess
-                x[DROPPED] += excess
-            elif k[POLICY] == DISCONNECT and overflow < 0:
-                overflow = s
+            if k.policy == DROP_OLDEST:
+                n.buffered -= excess
+                c.dropped += excess
+            elif k.policy == DISCONNECT:
+                overflow = True
     return overflow
 
 
-@njit(cache=True)
-def memory_kb(Y, s, k):
+@njit
+def disconnect_full_buffers(t, k, c, nodes, q, r, cl):
+    """Buffer policy disconnect: a node's stalled sessions whose buffers are full are dropped;
+    their clients reconnect."""
+    for s in range(nodes.shape[0]):
+        n = nodes[s]
+        if n.stalled > 0 and n.buffered > n.stalled * k.buf_limit:
+            end_sessions(t + 1, c, nodes, s, n.stalled, False, q, r, cl)
+
+
+@njit
+def memory_kb(n, k):
     """'Once the event queues on these session nodes reached a limit, they ran out of available
     memory and crashed': memory = sessions x session_base_kb + buffered events x event_kb."""
-    return Y[N, s] * k[BASE_KB] + Y[BUF, s] * k[EVENT_KB]
+    return n.sessions * k.base_kb + n.buffered * k.event_kb
 
 
-@njit(cache=True)
-def end_sessions(first, Y, s, sessions, R, width, C, Wc, cpmf, x, lost, failed_c):
-    """`sessions` stalled-or-all sessions of node s end (crash, disconnect, reboot) at the start
-    of step `first`. Their
-    buffered events are lost (crash: 'they ran out of available memory and crashed') or dropped
-    (policy, reboot); their clients reconnect after client backoff; their link retries leave
-    the ring and their queued requests stay in the queue as orphans that still cost capacity."""
-    everyone = sessions >= Y[N, s]
-    gone_unlinked = Y[ST, s] + Y[PE, s] if everyone else Y[ST, s]
+@njit
+def out_of_memory(t, k, c, nodes, q, r, cl):
+    """'members of the sessions cluster began to OOM (run out of memory) and crash': a node
+    over its memory loses every session and buffered event, and comes back empty after
+    `session_restart_s`."""
+    for s in range(nodes.shape[0]):
+        n = nodes[s]
+        if n.up > 0 and memory_kb(n, k) > k.mem_kb:
+            end_sessions(t + 1, c, nodes, s, n.sessions, True, q, r, cl)
+            n.up = 0.0
+            n.restart_at = (t + 1) * k.dt + k.restart_s
+            c.next_restart = min(c.next_restart, n.restart_at)
+            c.crashes += 1.0
+    if c.crashes > 0:
+        reweight(c, nodes)
+
+
+@njit
+def restart_nodes(t, k, c, nodes):
+    """Crashed session nodes come back, empty, `session_restart_s` after their crash."""
+    if t * k.dt < c.next_restart - 1e-9:
+        return
+    c.next_restart = math.inf
+    for s in range(nodes.shape[0]):
+        n = nodes[s]
+        if n.restart_at <= t * k.dt + 1e-9:
+            n.up, n.restart_at = 1.0, math.inf
+        c.next_restart = min(c.next_restart, n.restart_at)
+    reweight(c, nodes)
+
+
+@njit
+def end_sessions(first, c, nodes, s, count, lost, q, r, cl):
+    """`count` sessions of node s end (a crash: everyone; the disconnect policy: the stalled
+    ones) at the start of step `first`. Their buffered events are lost in a crash, dropped
+    otherwise; their retries and requests leave with them (requests already queued stay, as
+    orphans that still cost service); their clients reconnect after client backoff."""
+    n = nodes[s]
+    everyone = count >= n.sessions - 1e-9 * max(n.sessions, 1.0)
+    gone_unlinked = n.stalled + n.pending if everyone else n.stalled
     unlinked = 0.0
-    for i in range(Y.shape[1]):
-        unlinked += Y[ST, i] + Y[PE, i]
+    for i in range(nodes.shape[0]):
+        unlinked += nodes[i].stalled + nodes[i].pending
     if unlinked > 0 and gone_unlinked > 0:
         keep = 1.0 - min(gone_unlinked / unlinked, 1.0)
-        R[first : first + width] *= keep  # retries are never scheduled further ahead
-        x[FRESH] *= keep
+        r.atoms[:] *= keep
+        r.spread[:] *= keep
+        for lvl in range(r.lanes.shape[0]):
+            r.lanes[lvl].level *= keep
+            r.lanes[lvl].waiting *= keep
+        q.live[:] *= keep
+        q.doomed[:] *= keep
+        c.in_flight *= keep
     if lost:
-        x[LOST] += Y[BUF, s]
+        c.lost += n.buffered
     else:
-        x[DROPPED] += Y[BUF, s]
-    Y[N, s] -= sessions
-    Y[ST, s] = 0.0
-    Y[BUF, s] = 0.0
+        c.dropped += n.buffered
+    n.sessions -= count
+    n.stalled, n.buffered = 0.0, 0.0
     if everyone:
-        Y[N, s] = 0.0
-        Y[PE, s] = 0.0
-    failed_c[:] = 0.0
-    failed_c[0] = sessions
-    schedule(C, first, failed_c, cpmf)  # backoff counts from when the session ended
-    Wc[1] += sessions
-    x[CLIENTS] = 1.0
+        n.sessions, n.pending = 0.0, 0.0
+    cl.lanes[0].fail_atoms = count
+    _move_up(cl, 0)
+    schedule_atoms(cl, first, float(first), first, False)  # backoff from when they ended
 
 
-@njit(cache=True)
-def clear_presence_queue(x, failed):
-    """Presence restarted: its queue is emptied; the live requests in it fail and retry."""
-    failed[0] += x[FRESH]
-    x[FRESH] = 0.0
-    x[SCUM] = x[ACUM]
+@njit
+def full_reboot(t, c, nodes, q, r, cl):
+    """'the decision to fully "reboot" Discord': every session ends (buffers dropped on
+    purpose), crashed nodes come back, presence restarts with an empty queue; every client
+    reconnects through the gateway's admission limit."""
+    for s in range(nodes.shape[0]):
+        n = nodes[s]
+        if n.sessions > 0:
+            end_sessions(t, c, nodes, s, n.sessions, False, q, r, cl)
+        n.up, n.restart_at = 1.0, math.inf
+    c.next_restart = math.inf
+    reweight(c, nodes)
+    _empty_queue(t, c, q)
+    c.ignoring = 0.0
+
+
+@njit
+def restart_presence(t, c, q, r):
+    """'engineers attempt to reboot and recover the presence service, however this causes
+    further issues within the sessions cluster': every link is lost (the schedule's loss), the
+    queue is emptied and the requests in it fail and retry; sessions depend on presence again."""
+    for i in range(q.live.shape[0]):
+        for part in range(2):
+            waiting = q.live[i, part] + q.doomed[i, part]
+            if waiting > 0:
+                _fail_by_level(r, q.sent[i, part], waiting, 0)
+    schedule_atoms(r, t, float(t), t, False)
+    _empty_queue(t, c, q)
+    c.ignoring = 0.0
+
+
+@njit
+def ignore_presence(c, nodes):
+    """'The decision is made to ignore the presence cluster for the time being, and work on
+    correcting the state of sessions. For the most part, Discord functions for users at this
+    point': sessions stop waiting on presence and deliver what they buffered."""
+    c.ignoring = 1.0
+    for s in range(nodes.shape[0]):
+        c.delivered += nodes[s].buffered
+        nodes[s].buffered = 0.0
+
+
+@njit
+def reweight(c, nodes):
+    """New sessions go to the nodes that are up, in proportion to their load share."""
+    total, up = 0.0, 0.0
+    for s in range(nodes.shape[0]):
+        total += nodes[s].weight * nodes[s].up
+        up += nodes[s].up
+    for s in range(nodes.shape[0]):
+        n = nodes[s]
+        n.up_weight = n.weight * n.up / total if total > 0 else 0.0
+    c.nodes_up = up
+
+
+@njit
+def queue_wait(c, mu):
+    """Seconds a request sent now waits in presence's queue (its work over the capacity)."""
+    return (c.positions - c.consumed) / mu if mu > 0 else 1e300
+
+
+# -- backoff: when do retries come back? ----------------------------------------------------
+
+@njit
+def schedule_atoms(r, t, when, earliest, late):
+    """Failures `fail_atoms` of each lane at the instant `when` (in steps) come back at the
+    next level after that level's backoff: a fixed wait lands at its exact time (split between
+    the two step starts around it), a jittered one spreads over the steps it covers. `late`:
+    the current step's spread arrivals were already counted, so none may land in it."""
+    R, K = r.atoms.shape
+    table = LATE if late else ATOM
+    for lvl in range(K):
+        f = r.lanes[lvl].fail_atoms
+        if f == 0.0:
+            continue
+        r.lanes[lvl].fail_atoms = 0.0
+        nxt = min(lvl + 1, K - 1)
+        if r.delta[lvl] >= 0:
+            x = max(when + r.delta[lvl], float(earliest))
+            i = math.floor(x)
+            fr = x - i
+            r.atoms[i % R, nxt] += f * (1.0 - fr)
+            if fr > 0:
+                r.atoms[(i + 1) % R, nxt] += f * fr
+        else:
+            for e in range(r.nnz[table, lvl]):
+                r.spread[(t + r.idx[table, lvl, e]) % R, nxt] += f * r.val[table, lvl, e]
+
+
+@njit
+def schedule_spread(r, src, earliest):
+    """Failures `fail_spread` of each lane, spread over step `src`, come back spread at the
+    next level after that level's backoff (never before step `earliest`)."""
+    R, K = r.atoms.shape
+    for lvl in range(K):
+        f = r.lanes[lvl].fail_spread
+        if f == 0.0:
+            continue
+        r.lanes[lvl].fail_spread = 0.0
+        nxt = min(lvl + 1, K - 1)
+        if r.delta[lvl] >= 0:
+            x = src + r.delta[lvl]
+            i = math.floor(x)
+            fr = x - i
+            if i < earliest:
+                i, fr = earliest, 0.0
+            _spread_into(r, i, nxt, f * (1.0 - fr))
+            if fr > 0:
+                _spread_into(r, i + 1, nxt, f * fr)
+        else:
+            for e in range(r.nnz[SPREAD, lvl]):
+                r.spread[(src + r.idx[SPREAD, lvl, e]) % R, nxt] += f * r.val[SPREAD, lvl, e]
+
+
+@njit
+def _spread_into(r, i, lvl, mass):
+    R = r.atoms.shape[0]
+    r.spread[i % R, lvl] += mass
+    r.spread[(i + 1) % R, lvl] -= mass
+
+
+@njit
+def _arrivals(r, t):
+    """This step's arrivals (burst at its start, spread over it); advances the running sum."""
+    R = r.atoms.shape[0]
+    atoms, spread = 0.0, 0.0
+    for lvl in range(r.lanes.shape[0]):
+        r.lanes[lvl].level += r.spread[t % R, lvl]
+        r.spread[t % R, lvl] = 0.0
+        atoms += max(r.atoms[t % R, lvl], 0.0)
+        spread += max(r.lanes[lvl].level, 0.0)
+    return atoms, spread
+
+
+@njit
+def _move_up(r, spread):
+    """Failures at a level will come back at the next one: count them there as waiting."""
+    K = r.lanes.shape[0]
+    for lvl in range(K):
+        f = r.lanes[lvl].fail_spread if spread else r.lanes[lvl].fail_atoms
+        r.lanes[min(lvl + 1, K - 1)].waiting += f
+
+
+@njit
+def _fail_by_level(r, sent, total, spread):
+    """`total` requests fail, shared over the levels like `sent` was; counted as waiting."""
+    whole = sent.sum()
+    for lvl in range(sent.shape[0]):
+        f = total * sent[lvl] / whole if whole > 0 else (total if lvl == 0 else 0.0)
+        if spread:
+            r.lanes[lvl].fail_spread += f
+        else:
+            r.lanes[lvl].fail_atoms += f
+        r.lanes[min(lvl + 1, sent.shape[0] - 1)].waiting += f
+
+
+@njit
+def _empty_queue(t, c, q):
+    """Presence restarted: its queue is gone, and the in-flight requests with it."""
+    c.head_step, c.head_part, c.head_off = t, 0, 0.0
+    c.consumed = c.positions
+    c.in_flight = 0.0
+    q.live[:] = 0.0
+    q.doomed[:] = 0.0

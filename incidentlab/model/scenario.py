@@ -29,9 +29,14 @@ ACTION_KINDS: dict[str, str] = {
     "reboot_presence_node": "the faulty presence node rebooted on another host: its lockups and "
                             "split brain end for good",
     "set_connect_rate_limit": "the gateway admission limit becomes `value` per second",
+    "ignore_presence": "sessions stop waiting on presence and deliver their buffers, until "
+                       "presence restarts or a full reboot",
 }
 
 PATCHED_CONNECT_RATE_LIMIT = 6000.0  # admissions/s after the 13:35 API patches (see ASSUMPTIONS)
+# The report gives no time for 'ignore the presence cluster': it is decided at 14:54 and takes
+# effect, the model assumes, this long after (work on the sessions cluster, not a switch).
+IGNORE_PRESENCE_DELAY_S = 240.0
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,7 @@ _FULL_REBOOT = re.compile(r"(began|begin|begins|start|starts|started) (the )?(fu
                           r"reboot|reboot process|start this process")
 _PATCHES_DONE = re.compile(r"patch\w* (rollout|roll-out) (has )?complet|rollout of the "
                            r"(aforementioned )?(api )?patches has completed")
+_IGNORE = re.compile(r"ignore the presence (cluster|service)")
 _AT_CLOCK = re.compile(r"start this process at (\d{1,2}):(\d{2})")
 
 
@@ -188,6 +194,8 @@ def _map_event(row: dict, t_s: float, start: dt.datetime) -> tuple[list[Action],
     note = f"{row['time']:%H:%M} {text[:80]}"
     if row.get("source") == "status_update":
         return [], "status-page update: tells users, changes nothing in the cluster"
+    if _IGNORE.search(low):  # told in the sentences of the 14:54 detection
+        return [Action(t_s + IGNORE_PRESENCE_DELAY_S, "ignore_presence", note=note)], ""
     if kind in ("detection", "communication", "impact", "followup"):
         return [], _reason(kind, low)
     acts: list[Action] = []
@@ -224,8 +232,6 @@ def _reason(kind: str, low: str) -> str:
         return "recovery: an outcome the model produces, not an action"
     if "prepare" in low:
         return "preparation only; the action itself is a separate event"
-    if "ignore the presence cluster" in low:
-        return "'work on correcting the state of sessions' is not specific enough to model"
     if "patches" in low:
         return "work in progress; the patches take effect when their rollout completes (13:35)"
     return f"{kind}: no model action matches this text"
