@@ -130,7 +130,7 @@ _MONTH = (r"(?P<{g}>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|(?-i:May)|j
           r"aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _DAY = r"(?P<{g}>0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?(?![\d:])"
 # a day range in a title ("October 28-31, 2021", "28–31 October 2021") names its first day
-_TO_DAY = r"(?:\s*[-–—]\s*(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?)?"
+_TO_DAY = r"(?:\s*[-–—]\s*(?:0?[1-9]|[12]\d|3[01])(?!\d)(?:st|nd|rd|th)?)?"
 DATE_RE = re.compile(
     r"(?<![\d/.])(?P<iy>(?:19|20)\d\d)[-/.](?P<im>0?[1-9]|1[0-2])[-/.](?P<id>0?[1-9]|[12]\d|3[01])"
     r"(?![\d/])"
@@ -188,13 +188,16 @@ _RELATIVE_HINT_RE = re.compile(r"t ?[+-] ?\d|\+ ?\d|\blater\b|\bafter\b")
 ANCHOR_RE = re.compile(r"\bT\s?(?:\+\s?)?0\s*(?:min\w*\s*)?(?:is|=|:|was|at|means|\(|–|-)\s*"
                        r"(?:at\s+)?$", re.I)
 _ANCHOR_AFTER_RE = re.compile(r"\s*(?:min\w*\s*)?(?:is|=|:|was|at|means|\()", re.I)
-_ZONE_WORD = (r"(?-i:[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d\d)?)?\b|[A-Z][A-Za-z_]+/[A-Za-z_/]+|"
+_ZONE_WORD = (r"(?-i:[A-Z][A-Za-z_]+/[A-Za-z_/]+|[A-Z]{2,5}(?:[+-]\d{1,2}(?::?\d\d)?)?\b|"
               r"Pacific|Eastern|Central|Mountain)|[+-]\d\d:?\d\d")
 _DOC_ZONE_RE = re.compile(
     r"\b(?:all\s+)?times?\b(?:\s+[\w’']+){0,5}?\s+(?:are|is|in|listed\s+in|given\s+in|"
     rf"shown\s+in)\s+(?:in\s+)?(?:the\s+)?(?P<z>{_ZONE_WORD})"
     rf"|\b(?:time\s*zone|timezone)\s*[:=]\s*(?P<z2>{_ZONE_WORD})"
-    rf"|\b(?:all\s+times|times?|timestamps?)\s*[:(,]?\s*\(?(?P<z3>{_ZONE_WORD})\)",
+    rf"|\b(?:all\s+times|times?|timestamps?)\s*[:(,]?\s*\(?(?P<z3>{_ZONE_WORD})\)"
+    rf"|\b(?:all\s+(?:the\s+)?times|timestamps?|all\s+timestamps)\s+(?:are\s+)?(?:in\s+)?"
+    rf"(?P<z4>{_ZONE_WORD})(?=\s*[.;,)]|\s*$)"
+    rf"|\btime\s?stamps?\s+(?:are|is)\s+(?:in\s+)?(?P<z5>{_ZONE_WORD})",
     re.I,
 )
 _RANGE_GAP_RE = re.compile(r"^\s*(?:-|–|—|to|until|till|through|and)\s*$", re.I)
@@ -263,7 +266,7 @@ def document_zone(src: Source) -> Zone | None:
         pos = src.lower.find("time", pos + 4)
         if m is None:
             continue
-        token = m.group("z") or m.group("z2") or m.group("z3")
+        token = next(g for g in m.group("z", "z2", "z3", "z4", "z5") if g)
         zone = zone_of(token)
         if zone is not None:
             note_ambiguous(src, token, m.start())
@@ -348,7 +351,7 @@ def relative_mentions(src: Source) -> list[Mention]:
     found = []
     taken = 0
     for hint in _RELATIVE_HINT_RE.finditer(src.lower):
-        m = RELATIVE_RE.search(src.text, max(taken, hint.start() - 24), hint.end() + 16)
+        m = RELATIVE_RE.search(src.text, max(taken, hint.start() - 24), hint.end() + 40)
         if m is None:
             continue
         taken = m.end()
@@ -358,9 +361,10 @@ def relative_mentions(src: Source) -> list[Mention]:
         seconds = value * (3600 if unit.startswith("h") else 60)
         if m.group("sign") == "-":
             seconds = -seconds
-        t_form = m.group(0).lstrip().upper().startswith("T") or m.group(0).lstrip(
-            " \t-*•|#>([").startswith("+")
-        if t_form and not seconds and _ANCHOR_AFTER_RE.match(src.text, m.end()):
+        t_form = bool(m.group("n1") or m.group("n2"))  # "T+5", "+5m": from T+0
+        after = _ANCHOR_AFTER_RE.match(src.text, m.end())
+        if t_form and not seconds and after and TIME_RE.search(
+                src.text, after.end(), after.end() + 24):
             continue  # "T+0 is 09:47": the definition, not an event
         found.append(Mention(
             start=m.start(), end=m.end(), clock=0, second=0, zone=None, approximate=False,

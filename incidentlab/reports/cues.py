@@ -33,7 +33,11 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"posted (?:an? )?(?:update|notice|message)", r"(?:notif\w*|inform\w*|email\w*) "
         r"(?:all )?(?:users|customers|players|developers)", r"customers were (?:notified|"
         r"informed)", r"health dashboard", r"support team", r"public (?:update|notice)",
-        r"incident page", r"(?:we|they) (?:post|publish)\w*")),
+        r"incident page", r"(?:we|they) (?:post|publish)\w*", r"posts? publicly",
+        r"publicly (?:posts?|posted|says|said|states?|stated|confirm\w*)",
+        r"public statement", r"press release", r"social media",
+        r"(?:told|tells|tell) (?:our )?(?:customers|users|players)",
+        r"we (?:reported|announced|informed|told|said)")),
     CueGroup("followup", 0.9, "work planned for after the incident", (
         r"action items?", r"going forward", r"in the future", r"post ?mortems?",
         r"post incident (?:review|report)", r"incident review", r"long term",
@@ -44,21 +48,25 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"pages? (?:the|our|an|on|arrives?|fires?|went|goes)", r"paged", r"pager\w*",
         r"became aware", r"sees", r"(?:began|begin|begins|started|starts?) (?:to )?"
         r"investigat\w*", r"investigation (?:began|begins|started|starts)", r"reported by",
-        r"reported that", r"(?:user|users|customer|customers|player|players) report\w*",
+        r"(?:user|users|customer|customers|player|players|people|someone) report\w*",
+        r"(?:support )?tickets? (?:arrive\w*|came in|come in|opened|were opened)",
+        r"first (?:support )?tickets?",
         r"first reports?", r"monitoring (?:showed|shows|detected|flagged)",
         r"incident (?:is|was) (?:declared|opened)", r"declare[sd]? an? (?:\w+ )?incident",
         r"on call (?:engineer )?(?:is|was) paged")),
     CueGroup("recovery", 0.8, "service is back: the impact ends", (
-        r"recover(?:ed|s|y)", r"restored", r"back to normal", r"back online", r"back up",
+        r"recover(?:ed|s|y|ing)", r"(?:begin|began|begins|start\w*) to recover", r"restored", r"(?:came|come|comes|coming) back",
+        r"incident (?:is|was) (?:closed|over)", r"back to normal", r"back online", r"back up",
         r"back at (?:expected|normal) levels?", r"usable again", r"let back in",
         r"fully operational", r"operating normally", r"(?:healthy|available|working|normal|"
         r"reachable|operational|online|stable) again", r"error rates? (?:returned|dropped|fell|"
         r"returns|drops|falls)", r"caught up", r"restoration (?:is |was )?complete",
         r"completed restoration", r"had been processed", r"backlog (?:is|was) cleared",
-        r"resolved", r"(?:could|can|were able to|are able to) \w+ again")),
+        r"resolved", r"(?:could|can|were able to|are able to) \w+ again",
+        r"(?:work|works|working|succeed\w*|load|loads|loading|respond\w*) (?:normally )?again")),
     CueGroup("diagnosis", 0.75, "finding what is wrong", (
         r"isolated", r"identif\w*", r"root cause", r"traced", r"determined", r"found (?:that|"
-        r"the|a)", r"finds", r"pinpoint\w*", r"narrowed", r"diagnos\w*", r"confirm\w*",
+        r"the|a)", r"finds?(?: that| the| a)", r"finds", r"pinpoint\w*", r"narrowed", r"diagnos\w*", r"confirm\w*",
         r"realiz\w*", r"realis\w*", r"discovered", r"understood", r"suspect\w*")),
     CueGroup("trigger", 0.7, "the change or fault that started it", (
         r"soft ?locks?\w*", r"lock ?ups?", r"locked up", r"netsplit", r"split brain",
@@ -78,7 +86,8 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"(?:scal|add)\w* (?:up|out|capacity)", r"shed\w*", r"throttl\w*", r"rate limit\w*",
         r"block\w*", r"drain\w*", r"rerout\w*", r"mitigat\w*", r"workaround", r"promot\w*",
         r"kill\w*", r"cordon\w*", r"paus\w*", r"restor(?:e|es|ing)", r"redirect\w*",
-        r"decision to", r"decided to", r"work on", r"provision\w* (?:new|more|additional|"
+        r"decision to", r"decided to", r"(?:is|was|were|are) (?:stopped|halted|suspended)",
+        r"stop(?:s|ped)? (?:the|all)", r"work on", r"provision\w* (?:new|more|additional|"
         r"extra|capacity|replacement)", r"replac\w*", r"(?:turn|switch|shut)\w* (?:\w+ ){0,3}"
         r"off", r"remov\w* (?:the|a) (?:bad|faulty|offending)", r"(?:brought|bring\w*) "
         r"(?:\w+ ){0,3}(?:back|online)", r"manually", r"moved (?:traffic|\w+ traffic)")),
@@ -90,7 +99,7 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"fail(?:ed|s|ing|ures?)?", r"crash\w*", r"oom", r"out of memory", r"overload\w*",
         r"degrad\w*", r"errors?", r"latency", r"unavailable", r"outages?", r"cascad\w*",
         r"stall\w*", r"down", r"timeouts?", r"timed out", r"slow\w*", r"unable", r"backlog",
-        r"queu\w*", r"could not", r"cannot", r"spikes?", r"surges?", r"5xx", r"lost",
+        r"queu\w*", r"could not", r"cannot", r"can t", r"couldn t", r"no longer", r"spikes?", r"surges?", r"5xx", r"lost",
         r"offline", r"unreachable")),
 )
 

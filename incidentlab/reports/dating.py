@@ -65,7 +65,9 @@ def resolve_dates(src: Source, dates: list[DateMention], mentions: list[Mention]
                  src.sentence_end(m.end, hi))
         lo = max(lo, src.sentence_start(m.start, lo))
         while cursor < len(dates) and dates[cursor].start < lo:
-            current = _apply(src, dates[cursor], current, doc_years) or current
+            carried = _apply(src, dates[cursor], current, doc_years)
+            if carried is not None and carried != current:
+                current, last_clock = carried, None  # a new day: its clock starts afresh
             cursor += 1
         own = dates[bisect.bisect_left(date_starts, lo): bisect.bisect_left(date_starts, hi)]
         chosen: dt.date | None = None

@@ -67,6 +67,8 @@ def parse_report_with_warnings(
     """`parse_report`, returning the warnings with the events instead of issuing them."""
     notes: list[str] = []
     text = as_text(text, notes)
+    # a JSON export is read as its records, one `key: value` a line (lines count in that form)
+    text = segment.json_as_records(text) or text
     src = Source(text, clock.date_arg(date), clock.zone_arg(tz))
     src.warnings.extend(notes)
     try:

@@ -103,6 +103,9 @@ def export_postings(src: Source, mentions: list[Mention]) -> list[Posting]:
     for number, content in enumerate(lines, start=1):
         km = _KEY_LINE_RE.match(content) if len(content) < 2000 else None
         if km is None or (" " in km.group("key")):
+            if current and content.strip() and not current[-1][2]:
+                current[-1] = (number, current[-1][1], content.strip())  # "at:" / "  value"
+                continue
             if current and content.strip() and current[-1][1] in _BODY_KEYS:
                 current[-1] = (current[-1][0], current[-1][1],
                                current[-1][2] + " " + content.strip())
