@@ -26,8 +26,9 @@ from incidentlab.reports.cues import (
 )
 
 # one pass over the clause: group i's words are the named group g{i}, heaviest groups first
-_CUES_RE = re.compile(r"(?<![a-z0-9])(?:" + "|".join(
-    f"(?P<g{i}>" + "|".join(g.words) + ")" for i, g in enumerate(KIND_CUES)) + r")(?![a-z0-9])")
+# (cue text is " word word ": a leading literal space lets the regex engine skip ahead fast)
+_CUES_RE = re.compile(r" (?:" + "|".join(
+    f"(?P<g{i}>" + "|".join(g.words) + ")" for i, g in enumerate(KIND_CUES)) + r")(?= )")
 _SERVICE_OF_CUE = {cue: name for name, cues in SERVICE_CUES.items() for cue in cues}
 _SERVICE_CUE_RE = re.compile(  # zero-width, so cues that share a space all match
     "(?=(" + "|".join(re.escape(c) for c in sorted(_SERVICE_OF_CUE, key=len, reverse=True))
@@ -60,12 +61,12 @@ def read_kind(cues: str) -> KindGuess | None:
     for m in _CUES_RE.finditer(cues):
         group = KIND_CUES[int(m.lastgroup[1:])]
         kind, why, weight = group.kind, group.why, group.weight
-        if NEGATION_RE.search(cues[max(0, m.start() - 30): m.start()]):
+        if NEGATION_RE.search(cues[max(0, m.start() - 30): m.start() + 1]):
             if kind != "recovery":
                 continue
             kind, why, weight = "impact", "a recovery denied is continuing impact", 0.6
         if weight > best.get(kind, (0.0,))[0]:
-            best[kind] = (weight, m.group().strip(), why)
+            best[kind] = (weight, m.group(m.lastgroup), why)
     if not best:
         return None
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])

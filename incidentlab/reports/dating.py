@@ -27,12 +27,15 @@ def carried_dates(src: Source, dates: list[DateMention], mentions: list[Mention]
     title or timed date, when untimed prose dates are background and left out."""
     lines = [m.line for m in mentions]
     strong, prose = [], []
+    short: dict[int, bool] = {}  # per line: short enough to be a heading, or not prose
     for d in dates:
         line = src.line_of(d.start)
         start, end = src.line_span(line)
-        content = src.text[start:end].strip()
-        heading = (line <= 3 or (len(content) <= 60 and not content.endswith((".", ",", ";")))
-                   or not content.lstrip("#*_-|> ")[:1].isalpha()
+        if line not in short:
+            content = src.text[start:min(end, start + 200)].strip()
+            short[line] = ((end - start <= 60 and not content.endswith((".", ",", ";")))
+                           or not content.lstrip("#*_-|> ")[:1].isalpha())
+        heading = (line <= 3 or short[line]
                    or _in_timed_sentence(src, d, mentions, lines, start, end))
         (strong if heading or d.kind != "abs" else prose).append(d)
     if any(d.kind == "abs" for d in strong) or src.base_date is not None:
