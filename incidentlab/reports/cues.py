@@ -55,7 +55,8 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"incident (?:is|was) (?:declared|opened)", r"declare[sd]? an? (?:\w+ )?incident",
         r"on call (?:engineer )?(?:is|was) paged")),
     CueGroup("recovery", 0.8, "service is back: the impact ends", (
-        r"recover(?:ed|s|y|ing)", r"(?:begin|began|begins|start\w*) to recover", r"restored", r"(?:came|come|comes|coming) back",
+        r"recover(?:ed|s|y|ing)", r"(?:begin|began|begins|start\w*) to recover", r"restored",
+        r"(?:came|come|comes|coming) back",
         r"incident (?:is|was) (?:closed|over)", r"back to normal", r"back online", r"back up",
         r"back at (?:expected|normal) levels?", r"usable again", r"let back in",
         r"fully operational", r"operating normally", r"(?:healthy|available|working|normal|"
@@ -66,7 +67,8 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"(?:work|works|working|succeed\w*|load|loads|loading|respond\w*) (?:normally )?again")),
     CueGroup("diagnosis", 0.75, "finding what is wrong", (
         r"isolated", r"identif\w*", r"root cause", r"traced", r"determined", r"found (?:that|"
-        r"the|a)", r"finds?(?: that| the| a)", r"finds", r"pinpoint\w*", r"narrowed", r"diagnos\w*", r"confirm\w*",
+        r"the|a)", r"finds?(?: that| the| a)", r"finds", r"pinpoint\w*", r"narrowed",
+        r"diagnos\w*", r"confirm\w*",
         r"realiz\w*", r"realis\w*", r"discovered", r"understood", r"suspect\w*")),
     CueGroup("trigger", 0.7, "the change or fault that started it", (
         r"soft ?locks?\w*", r"lock ?ups?", r"locked up", r"netsplit", r"split brain",
@@ -99,7 +101,8 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"fail(?:ed|s|ing|ures?)?", r"crash\w*", r"oom", r"out of memory", r"overload\w*",
         r"degrad\w*", r"errors?", r"latency", r"unavailable", r"outages?", r"cascad\w*",
         r"stall\w*", r"down", r"timeouts?", r"timed out", r"slow\w*", r"unable", r"backlog",
-        r"queu\w*", r"could not", r"cannot", r"can t", r"couldn t", r"no longer", r"spikes?", r"surges?", r"5xx", r"lost",
+        r"queu\w*", r"could not", r"cannot", r"can t", r"couldn t", r"no longer", r"spikes?",
+        r"surges?", r"5xx", r"lost",
         r"offline", r"unreachable")),
 )
 
