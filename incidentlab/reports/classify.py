@@ -127,7 +127,7 @@ def position_rules(rows: list[dict]) -> None:
     narrative = sorted((r for r in rows if r["source"] == "narrative"), key=lambda r: r["time"])
     harm = [r["time"] for r in narrative if r["kind"] in ("trigger", "impact", "detection")]
     for r in narrative:
-        if r["kind"] == "recovery" and (not harm or r["time"] < harm[0]):
+        if r["kind"] == "recovery" and harm and r["time"] < harm[0]:
             r.update(kind=r.get("_runner_up") or "impact", kind_confidence=0.3,
                      kind_reason="a recovery before anything went wrong: " + r["kind_reason"])
     detected = [r["time"] for r in narrative if r["kind"] == "detection"]

@@ -195,7 +195,7 @@ _DOC_ZONE_RE = re.compile(
     rf"shown\s+in)\s+(?:in\s+)?(?:the\s+)?(?P<z>{_ZONE_WORD})"
     rf"|\b(?:time\s*zone|timezone)\s*[:=]\s*(?P<z2>{_ZONE_WORD})"
     rf"|\b(?:all\s+times|times?|timestamps?)\s*[:(,]?\s*\(?(?P<z3>{_ZONE_WORD})\)"
-    rf"|\b(?:all\s+(?:the\s+)?times|timestamps?|all\s+timestamps)\s+(?:are\s+)?(?:in\s+)?"
+    rf"|\b(?:all\s+(?:the\s+)?times|times|timestamps?|all\s+timestamps)\s+(?:are\s+)?(?:in\s+)?"
     rf"(?P<z4>{_ZONE_WORD})(?=\s*[.;,)]|\s*$)"
     rf"|\btime\s?stamps?\s+(?:are|is)\s+(?:in\s+)?(?P<z5>{_ZONE_WORD})",
     re.I,
@@ -206,7 +206,7 @@ _APPROX_RE = re.compile(
     r"(?:after|before)|sometime\s+(?:after|before|around))|~)\s*(?:at\s+)?$", re.I)
 # After a time: a duration or a schedule, not an event ("1:30 hours", "03:00 every day").
 _NON_EVENT_AFTER_RE = re.compile(
-    r"\s*(?:hours?\b|hrs?\b|h\b|minutes?\b|mins?\b|of downtime|(?:[A-Z]{2,4}\s+)?(?:daily|"
+    r"\s*(?:hours?\b|hrs?\b|h\b|minutes?\b|mins?\b|of downtime|(?:(?-i:[A-Z]{2,4})\s+)?(?:daily|"
     r"nightly|hourly|(?:every|each)\s+(?:day|night|morning|evening|hour|week|weekday|month|"
     r"\d)))", re.I)
 _NON_EVENT_HINT_RE = re.compile(  # cheap test before the anchored search below

@@ -35,7 +35,7 @@ def carried_dates(src: Source, dates: list[DateMention], mentions: list[Mention]
             content = src.text[start:min(end, start + 200)].strip()
             short[line] = ((end - start <= 60 and not content.endswith((".", ",", ";")))
                            or not content.lstrip("#*_-|> ")[:1].isalpha())
-        heading = (line <= 3 or short[line]
+        heading = (short[line]
                    or _in_timed_sentence(src, d, mentions, lines, start, end))
         (strong if heading or d.kind != "abs" else prose).append(d)
     if any(d.kind == "abs" for d in strong) or src.base_date is not None:
@@ -52,9 +52,10 @@ def _in_timed_sentence(src: Source, d: DateMention, mentions: list[Mention],
 
 
 def resolve_dates(src: Source, dates: list[DateMention], mentions: list[Mention],
-                  postings: list[Posting]) -> None:
-    """Date each absolute time (relative ones are dated by `resolve_instants`)."""
-    doc_years = [(d.start, d.year) for d in dates if d.year is not None]
+                  postings: list[Posting], years: list[DateMention]) -> None:
+    """Date each absolute time (relative ones are dated by `resolve_instants`) from the dates
+    that carry; a date without a year takes it from the nearest of `years` before it."""
+    doc_years = [(d.start, d.year) for d in years if d.year is not None]
     date_starts = [d.start for d in dates]
     current: dt.date | None = None
     last_clock: int | None = None

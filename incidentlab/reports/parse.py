@@ -104,9 +104,10 @@ def _run(src: Source) -> pl.DataFrame:
     postings.sort(key=lambda p: p.block[0])
     narrative = [m for m in mentions if not m.posting and not m.dropped]
     segment.paragraphs(src, narrative)
-    dates = dating.carried_dates(src, clock.date_mentions(src), mentions)
+    every_date = clock.date_mentions(src)
+    dates = dating.carried_dates(src, every_date, mentions)
     live = [m for m in mentions if not m.dropped]
-    dating.resolve_dates(src, dates, live, postings)
+    dating.resolve_dates(src, dates, live, postings, every_date)
     zone = dating.column_zone(src, [m for m in live if m.offset_s is None], doc_zone)
     dating.resolve_instants(src, live, doc_zone, zone)
     segment.clauses(src, narrative)

@@ -43,6 +43,8 @@ _HEAD_LIMIT = 80  # a timeline line's time stands within this many characters of
 _KEY_LINE_RE = re.compile(r'^(?P<indent>[ \t]*(?:-[ \t]+)?)[{\[,]?\s*"?(?P<key>[A-Za-z_]'
                           r'[\w\-]*)"?\s*:\s*(?P<value>.*?)\s*,?\s*$')
 _STATUS_KEYS = frozenset(("state", "status", "phase", "stage", "impact_status"))
+_METADATA_KEYS = frozenset(("started", "resolved", "created", "updated", "detected", "start",
+                            "end", "date"))
 _BODY_KEYS = frozenset(("body", "message", "text", "description", "update", "content",
                         "details", "summary", "note"))
 
@@ -132,10 +134,9 @@ def export_postings(src: Source, mentions: list[Mention]) -> list[Posting]:
         timed = [(n, k) for n, k, _ in record if n in by_line and k not in _BODY_KEYS]
         if not timed:
             continue
-        if word is None or word not in STATUS_WORDS:
-            if status_key is None and all(k.endswith("_at") or k in ("started", "resolved",
-                                          "created", "updated", "detected", "start", "end",
-                                          "date") for _, k in timed):
+        has_body = bool(keys.keys() & _BODY_KEYS)
+        if word is None or word not in STATUS_WORDS or not has_body:
+            if not has_body and all(k.endswith("_at") or k in _METADATA_KEYS for _, k in timed):
                 for n, _ in timed:
                     for m in by_line[n]:
                         m.dropped = True
