@@ -18,7 +18,7 @@ CLOCK = pl.col("time").dt.strftime("%H:%M")
 def relabel(frame: pl.DataFrame, **by_clock: str) -> pl.DataFrame:
     kind = pl.col("kind")
     for hhmm, label in by_clock.items():
-        kind = pl.when(CLOCK == hhmm.replace("_", ":")).then(pl.lit(label)).otherwise(kind)
+        kind = pl.when(hhmm.replace("_", ":") == CLOCK).then(pl.lit(label)).otherwise(kind)
     return frame.with_columns(kind.alias("kind"))
 
 
