@@ -25,7 +25,7 @@ def carried_dates(src: Source, dates: list[DateMention], mentions: list[Mention]
                   ) -> list[DateMention]:
     """The dates that may carry to later times: all of them, unless the text has a heading,
     title or timed date, when untimed prose dates are background and left out."""
-    lines = [m.line for m in mentions]
+    starts = sorted(m.start for m in mentions)
     strong, prose = [], []
     short: dict[int, bool] = {}  # per line: short enough to be a heading, or not prose
     for d in dates:
@@ -35,20 +35,12 @@ def carried_dates(src: Source, dates: list[DateMention], mentions: list[Mention]
             content = src.text[start:min(end, start + 200)].strip()
             short[line] = ((end - start <= 60 and not content.endswith((".", ",", ";")))
                            or not content.lstrip("#*_-|> ")[:1].isalpha())
-        heading = (short[line]
-                   or _in_timed_sentence(src, d, mentions, lines, start, end))
-        (strong if heading or d.kind != "abs" else prose).append(d)
+        lo, hi = src.sentence_start(d.start, start), src.sentence_end(d.end, end)
+        timed = bisect.bisect_left(starts, lo) < bisect.bisect_left(starts, hi)
+        (strong if short[line] or timed or d.kind != "abs" else prose).append(d)
     if any(d.kind == "abs" for d in strong) or src.base_date is not None:
         return strong
     return dates
-
-
-def _in_timed_sentence(src: Source, d: DateMention, mentions: list[Mention],
-                       lines: list[int], start: int, end: int) -> bool:
-    line = src.line_of(d.start)
-    on_line = mentions[bisect.bisect_left(lines, line): bisect.bisect_right(lines, line)]
-    lo, hi = src.sentence_start(d.start, start), src.sentence_end(d.end, end)
-    return any(lo <= m.start < hi for m in on_line)
 
 
 def resolve_dates(src: Source, dates: list[DateMention], mentions: list[Mention],
