@@ -63,14 +63,18 @@ class Posting:
 
 
 def json_as_records(text: str) -> str | None:
-    """A JSON export re-written one `key: value` per line (None if the text is not JSON)."""
+    """A JSON (or JSON Lines) export re-written one `key: value` per line (None if the text is
+    not JSON)."""
     head = text.lstrip()[:1]
     if head not in ("{", "["):
         return None
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        return None
+        try:  # JSON Lines: one JSON value a line
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except (ValueError, RecursionError):
+            return None
     out: list[str] = []
 
     def walk(node, depth: int) -> None:

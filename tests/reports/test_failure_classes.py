@@ -228,3 +228,13 @@ def test_impossible_offsets_are_refused(tz):
 def test_an_offset_in_the_text_with_impossible_minutes_is_not_a_zone():
     with pytest.raises(ReportParseError, match="no time zone found"):
         parse_report("On 2022-03-03 at 11:38 +05:99 a node failed.")
+
+
+def test_a_json_lines_export():
+    lines = [{"status": "investigating", "created_at": "2021-07-22T15:53:00Z",
+              "body": "We are looking into DNS errors."},
+             {"status": "resolved", "created_at": "2021-07-22T17:25:00Z",
+              "body": "DNS answers normally again."}]
+    events = parse_report("\n".join(json.dumps(x) for x in lines))
+    assert events["status"].to_list() == ["investigating", "resolved"]
+    assert events["source"].unique().to_list() == ["status_update"]
