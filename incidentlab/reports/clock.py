@@ -139,6 +139,11 @@ DATE_RE = re.compile(
     r"(?:,?\s+(?P<by>(?:19|20)\d\d)\b)?"
     rf"|\b{_DAY.format(g='cd')}{_TO_DAY}\s+(?:of\s+)?{_MONTH.format(g='cm')}"
     r"(?:,?\s+(?P<cy>(?:19|20)\d\d)\b)?"
+    # day.month.year (European) and month/day/year (US; day/month when the first is > 12)
+    r"|(?<![\d/.])(?P<ed>0?[1-9]|[12]\d|3[01])\.(?P<em>0?[1-9]|1[0-2])\.(?P<ey>(?:19|20)\d\d)"
+    r"(?![\d.])"
+    r"|(?<![\d/.])(?P<sa>0?[1-9]|[12]\d|3[01])/(?P<sb>0?[1-9]|[12]\d|3[01])/"
+    r"(?P<sy>(?:19|20)\d\d)(?![\d/])"
     r"|\b(?P<wd>mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\b"
     r"|\b(?P<next>(?:next|following)\s+(?:day|morning))\b"
     r"|\b(?P<same>(?:the\s+)?same\s+(?:day|evening|night|afternoon|morning))\b",
@@ -196,7 +201,7 @@ _DOC_ZONE_RE = re.compile(
     rf"|\b(?:time\s*zone|timezone)\s*[:=]\s*(?P<z2>{_ZONE_WORD})"
     rf"|\b(?:all\s+times|times?|timestamps?)\s*[:(,]?\s*\(?(?P<z3>{_ZONE_WORD})\)"
     rf"|\b(?:all\s+(?:the\s+)?times|times|timestamps?|all\s+timestamps)\s+(?:are\s+)?(?:in\s+)?"
-    rf"(?P<z4>{_ZONE_WORD})(?=\s*[.;,)]|\s*$)"
+    rf"(?P<z4>{_ZONE_WORD})(?=[ \t]*(?:[.;,)\n]|$))"
     rf"|\btime\s?stamps?\s+(?:are|is)\s+(?:in\s+)?(?P<z5>{_ZONE_WORD})",
     re.I,
 )
@@ -278,6 +283,23 @@ def document_zone(src: Source) -> Zone | None:
                 "tz='America/Los_Angeles'"
             )
     return None
+
+
+# A title or heading that ends in a zone: "Week of 4 October 2021 outage (UTC)".
+_HEADING_ZONE_RE = re.compile(
+    r"^[^\n]{0,80}\((?P<z>(?-i:" + "|".join(sorted((z for z in ZONE_NAMES if z.isupper()
+                                                  and len(z) > 1), key=len, reverse=True))
+    + r"))\)[ \t]*$", re.M)
+
+
+def heading_zone(src: Source) -> Zone | None:
+    """The zone a heading names in parentheses at its end, in the text's first 40 lines."""
+    head = src.text[: src.line_starts[min(40, len(src.line_starts) - 1)] or len(src.text)]
+    m = _HEADING_ZONE_RE.search(head)
+    if m is None:
+        return None
+    note_ambiguous(src, m.group("z"), m.start("z"))
+    return zone_of(m.group("z"))
 
 
 def note_ambiguous(src: Source, token: str, pos: int) -> None:
@@ -392,6 +414,16 @@ def date_mentions(src: Source) -> list[DateMention]:
             continue
         if g["iy"]:
             y, mo, d = int(g["iy"]), int(g["im"]), int(g["id"])
+        elif g["ey"]:
+            y, mo, d = int(g["ey"]), int(g["em"]), int(g["ed"])
+        elif g["sy"]:
+            y, mo, d = int(g["sy"]), int(g["sa"]), int(g["sb"])
+            if mo > 12:
+                mo, d = d, mo
+            elif d <= 12 and mo != d:
+                src.warn(f"the date {m.group()!r} on line {src.line_of(m.start())} is read "
+                         f"month first (US), as {y}-{mo:02d}-{d:02d}; write {y}-{d:02d}-"
+                         f"{mo:02d} if the day comes first")
         elif g["am"]:
             y, mo, d = int(g["ay"]), MONTHS[g["am"][:3].lower()], int(g["ad"])
         elif g["bm"]:

@@ -83,7 +83,7 @@ def parse_report_with_warnings(
 
 
 def _run(src: Source) -> pl.DataFrame:
-    doc_zone = clock.document_zone(src)
+    doc_zone = clock.document_zone(src) or clock.heading_zone(src)
     mentions = sorted(clock.clock_mentions(src) + clock.relative_mentions(src),
                       key=lambda m: m.start)
     if not [m for m in mentions if m.offset_s is None]:

@@ -238,3 +238,20 @@ def test_a_json_lines_export():
     events = parse_report("\n".join(json.dumps(x) for x in lines))
     assert events["status"].to_list() == ["investigating", "resolved"]
     assert events["source"].unique().to_list() == ["status_update"]
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("Outage of 04.10.2021 (UTC)\n\n15:39 - api fails\n", "2021-10-04"),
+    ("Incident on 10/4/2021 (times UTC)\n\n3:39 PM - api fails\n", "2021-10-04"),
+    ("Incident on 25/4/2021 (times UTC)\n\n3:39 PM - api fails\n", "2021-04-25"),
+    ("Outage 2021-10-04, times UTC\n\n~15:40 - api fails\n", "2021-10-04"),
+])
+def test_more_date_and_zone_lines(text, day):
+    events = parse_report_with_warnings(text).events
+    assert events["time"].dt.strftime("%Y-%m-%d").to_list() == [day]
+    assert events.schema["time"].time_zone == "UTC"
+
+
+def test_a_month_first_slash_date_is_read_with_a_warning():
+    parsed = parse_report_with_warnings("Incident on 10/4/2021 (times UTC)\n\n15:39 - api fails\n")
+    assert any("month first (US)" in w for w in parsed.warnings)
