@@ -29,7 +29,9 @@ class CueGroup(NamedTuple):
 
 KIND_CUES: tuple[CueGroup, ...] = (
     CueGroup("communication", 0.95, "telling users is communication, whatever it says", (
-        r"status ?page", r"status updates?", r"tweet\w*", r"twitter", r"announc\w*",
+        r"status ?page", r"status updates?", r"(?:we|our) (?:\w+ ){0,3}(?:tweet\w*|twitter)",
+        r"announc\w*", r"(?:sent|send|sends) (?:an? )?(?:email|notice|notification|message)s? "
+        r"to (?:\w+ ){0,2}(?:customers|users)",
         r"posted (?:an? )?(?:update|notice|message)", r"(?:notif\w*|inform\w*|email\w*) "
         r"(?:all )?(?:users|customers|players|developers)", r"customers were (?:notified|"
         r"informed)", r"health dashboard", r"support team", r"public (?:update|notice)",
@@ -42,9 +44,13 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"action items?", r"going forward", r"in the future", r"post ?mortems?",
         r"post incident (?:review|report)", r"incident review", r"long term",
         r"to prevent (?:this|it|such|recurrence|a repeat|similar)", r"remediation\w*",
-        r"(?:we|the team) will (?:add|build|change|improve|move|review|introduce)")),
+        r"(?:we|the team) will (?:add|build|change|improve|move|review|introduce)",
+        r"(?:we are|we re|we ll be) (?:adding|building|changing|improving|introducing)")),
     CueGroup("detection", 0.85, "the moment people noticed: an alert, a page, a report", (
         r"notic\w*", r"detect\w*", r"alerts?", r"alerted", r"alerting", r"alarm\w*",
+        r"acknowledg\w*", r"(?:synthetic|health|uptime|canary) checks? (?:\w+ ){0,2}(?:fail\w*|"
+        r"fire\w*|alert\w*|turn\w* red)", r"(?:began|begin|begins|started|start) reporting",
+        r"flagged", r"(?:called|calls|phoned|woke) (?:the |our )?(?:\w+ )?on ?call",
         r"pages? (?:the|our|an|on|arrives?|fires?|went|goes)", r"paged", r"pager\w*",
         r"became aware", r"sees", r"(?:began|begin|begins|started|starts?) (?:to )?"
         r"investigat\w*", r"investigation (?:began|begins|started|starts)", r"reported by",
@@ -64,17 +70,28 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"returns|drops|falls)", r"caught up", r"restoration (?:is |was )?complete",
         r"completed restoration", r"had been processed", r"backlog (?:is|was) cleared",
         r"resolved", r"(?:could|can|were able to|are able to) \w+ again",
+        r"(?:were|are|is|was) (?:fully |all )?operational", r"(?:queue|backlog)s? (?:was |is |were "
+        r")?(?:fully )?(?:drained|cleared)", r"returned to (?:normal|baseline|expected)",
+        r"back to baseline", r"normal levels", r"back within", r"within (?:slo|sla)",
+        r"(?:fix|recovery) (?:was |is )?(?:verified|"
+        r"confirmed)",
         r"(?:work|works|working|succeed\w*|load|loads|loading|respond\w*) (?:normally )?again")),
     CueGroup("diagnosis", 0.75, "finding what is wrong", (
         r"isolated", r"identif\w*", r"root cause", r"traced", r"determined", r"found (?:that|"
         r"the|a)", r"finds?(?: that| the| a)", r"finds", r"pinpoint\w*", r"narrowed",
         r"diagnos\w*", r"confirm\w*",
-        r"realiz\w*", r"realis\w*", r"discovered", r"understood", r"suspect\w*")),
+        r"realiz\w*", r"realis\w*", r"discovered", r"understood", r"suspect\w*",
+        r"correlat\w*", r"escalat\w*")),
     CueGroup("trigger", 0.7, "the change or fault that started it", (
         r"soft ?locks?\w*", r"lock ?ups?", r"locked up", r"netsplit", r"split brain",
         r"partition\w*", r"misconfigur\w*", r"accidental\w*", r"by mistake", r"mistakenly",
         r"inadvertent\w*", r"incorrectly", r"(?:more|larger|wider) than intended",
         r"unintended\w*", r"(?:contained|introduced|had) an? (?:\w+ )?bug",
+        r"migration (?:was |is )?(?:started|starts|began|begins|kicked off|run)",
+        r"change (?:was |is )?(?:applied|made|merged|pushed|deployed|rolled out)",
+        r"pushed (?:a |an )?(?:broken|bad|faulty)",
+        r"ran an? (?:\w+ ){0,2}(?:job|script|command|query)", r"wrong (?:environment|cluster|"
+        r"region|host|database|server)",
         r"deploys an?", r"deployed an? (?:\w+ )?change", r"pushed an?", r"introduced an?",
         r"bad deploy\w*", r"spam", r"ddos", r"power (?:loss|outage|failure)",
         r"loss of connectivity", r"caused (?:the|an|this) (?:outage|incident)",
@@ -92,7 +109,12 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"stop(?:s|ped)? (?:the|all)", r"work on", r"provision\w* (?:new|more|additional|"
         r"extra|capacity|replacement)", r"replac\w*", r"(?:turn|switch|shut)\w* (?:\w+ ){0,3}"
         r"off", r"remov\w* (?:the|a) (?:bad|faulty|offending)", r"(?:brought|bring\w*) "
-        r"(?:\w+ ){0,3}(?:back|online)", r"manually", r"moved (?:traffic|\w+ traffic)")),
+        r"(?:\w+ ){0,3}(?:back|online)", r"manually", r"moved (?:traffic|\w+ traffic)",
+        r"increas\w* (?:the )?(?:\w+ ){0,2}(?:pool|limit|capacity|size|timeout|replicas|memory)",
+        r"shift\w* (?:traffic|load)", r"(?:traffic|load) (?:was |is |were )?(?:shifted|moved|"
+        r"redirected|drained)", r"flush\w*", r"hot ?fix\w*", r"purg\w*",
+        r"roll\w* (?:\w+ ){1,3}back", r"out of rotation", r"(?:opened|open|filed|raised) an? "
+        r"(?:support )?(?:case|ticket) with", r"taken (?:out|offline)")),
     CueGroup("trigger", 0.5, "a weak sign of the start: a fault or a surge of load", (
         r"disconnect\w*", r"went down", r"goes down", r"fault", r"deleted", r"trigger\w*",
         r"expired", r"corrupt\w*", r"high load", r"(?:traffic|load|request) (?:surge|spike)s?",
@@ -103,7 +125,8 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"stall\w*", r"down", r"timeouts?", r"timed out", r"slow\w*", r"unable", r"backlog",
         r"queu\w*", r"could not", r"cannot", r"can t", r"couldn t", r"no longer", r"spikes?",
         r"surges?", r"5xx", r"lost",
-        r"offline", r"unreachable")),
+        r"offline", r"unreachable", r"ran out of", r"climb\w*", r"(?:rose|rising|increased) "
+        r"(?:steadily|sharply)")),
 )
 
 # A cue after one of these words (within three) is denied: "not yet recovered" is no recovery
