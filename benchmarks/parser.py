@@ -20,6 +20,7 @@ from typing import NamedTuple
 import polars as pl
 
 from incidentlab.reports import IncidentlabWarning, parse_report
+from incidentlab.reports.classify import classify
 
 REPORTS = Path(__file__).resolve().parent.parent / "tests" / "reports"
 CORPUS = REPORTS / "corpus"
@@ -150,6 +151,10 @@ def main() -> int:
           + ("met" if not missed else f"MISSED {', '.join(missed)}"))
     table("parser on held-out reports (tests/reports/heldout; its README says what was seen)",
           score_corpus(HELD_OUT))
+    sentences = pl.read_csv(HELD_OUT / "sentences.csv")
+    right = sum((guess := classify(s, s)) is not None and guess.kind == k
+                for s, k in sentences.iter_rows())
+    print(f"  kind of held-out one-clause sentences: {right} of {sentences.height}")
     mb, mib10 = long_line(10**6), long_line(10 * 2**20)
     t1, t10 = time_parse(mb, 3), time_parse(mib10, 1)
     print("parser on one long line (no newline)")
