@@ -8,6 +8,7 @@ and `parse_report` issues each as an `IncidentlabWarning` (the CLI prints them o
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import warnings as pywarnings
 from typing import NamedTuple
@@ -74,7 +75,8 @@ def parse_report_with_warnings(
     try:
         events = _run(src)
     except (OverflowError, ValueError) as err:
-        if isinstance(err, ReportParseError):
+        if isinstance(err, ReportParseError) or (
+                isinstance(err, ValueError) and "out of range" not in str(err)):
             raise
         raise ReportParseError(
             f"a date in the report falls outside the calendar (years 1 to 9999) once its "
@@ -150,8 +152,6 @@ def _narrative_rows(src: Source, narrative: list[clock.Mention], starts: list[in
 def _status_rows(postings: list[segment.Posting], narrative: list[clock.Mention]) -> list[dict]:
     rows = []
     starts = [m.start for m in narrative]
-    import bisect
-
     carried: str | None = None
     for p in sorted(postings, key=lambda p: p.mention.instant):
         i = bisect.bisect_left(starts, p.block[0])
