@@ -110,7 +110,7 @@ def _run(src: Source) -> pl.DataFrame:
     dates = dating.carried_dates(src, every_date, mentions)
     live = [m for m in mentions if not m.dropped]
     dating.resolve_dates(src, dates, live, postings, every_date)
-    zone = dating.column_zone(src, [m for m in live if m.offset_s is None], doc_zone)
+    zone = dating.column_zone(src, [m for m in mentions if m.offset_s is None], doc_zone)
     dating.resolve_instants(src, live, doc_zone, zone)
     segment.clauses(src, narrative)
     starts = [m.start for m in narrative]

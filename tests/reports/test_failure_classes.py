@@ -255,3 +255,11 @@ def test_more_date_and_zone_lines(text, day):
 def test_a_month_first_slash_date_is_read_with_a_warning():
     parsed = parse_report_with_warnings("Incident on 10/4/2021 (times UTC)\n\n15:39 - api fails\n")
     assert any("month first (US)" in w for w in parsed.warnings)
+
+
+def test_a_zone_written_only_in_metadata_still_zones_the_report():
+    text = ("Date: Mon, 4 Oct 2021 15:39:00 +0000\nSubject: outage\n\n"
+            "At 15:45 the api failed. At 16:10 it recovered.\n")
+    events = parse_report(text)
+    assert clocks(events) == ["15:45", "16:10"]  # the header's time is metadata, its zone holds
+    assert events.schema["time"].time_zone == "UTC"
