@@ -7,6 +7,7 @@ decides which time is an event or which date a time has (segment.py and dating.p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -62,6 +63,7 @@ def offset_zone_name(offset: str) -> str:
     return "UTC" if zone is None else zone.polars
 
 
+@functools.lru_cache(maxsize=512)  # a report names a few zones many times
 def zone_of(token: str) -> Zone | None:
     """A zone from an abbreviation, an offset ('-07:00', 'UTC+2') or an IANA name; None if the
     token is none of these (an offset needs minutes below 60 and at most 14 hours)."""
