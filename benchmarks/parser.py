@@ -3,11 +3,10 @@
 `python -m benchmarks.parser` prints, per report of tests/reports/corpus/ and overall: recall
 and precision of the events (a parsed row matches a hand-labelled one of the same source
 within a minute), kind accuracy and status accuracy over the matched rows (status over the
-rows the key gives a status); the same for the held-out reports (tests/reports/heldout, see its
-README), and kind accuracy on held-out one-clause sentences. Then the time to parse one line of 1 MB and of 10 MiB (medians,
-wall and CPU).
-Exits 1 if an overall aim is missed: recall >= 0.95, precision >= 0.9, kind >= 0.85,
-status >= 0.9.
+rows the key gives a status); the same for the held-out reports (tests/reports/heldout, see
+its README), and kind accuracy on held-out one-clause sentences. Then the time to parse one
+line of 1 MB and of 10 MiB (medians, wall and CPU). Exits 1 if an overall aim is missed on
+the corpus: recall >= 0.95, precision >= 0.9, kind >= 0.85, status >= 0.9.
 """
 
 from __future__ import annotations
