@@ -1,7 +1,9 @@
 """Bundled incident reports and `parse_report`: postmortem text -> a polars table of events.
 
 The parser is a pipeline, one module per stage, each a function of what the stages before it
-found (and each testable alone):
+found (and each testable alone). Recognition makes frozen `Mention` records; later stages
+return what they learn about them (paragraphs, dates, instants, clauses, postings) as values
+keyed by the mention, never by changing it:
 
     source.py    the checked text and its index of lines and sentences
     clock.py     time and date recognition: clock times, relative times, dates, zones

@@ -1,11 +1,13 @@
 """Time and date recognition: clock times (absolute and relative), dates and zones in text.
 
-Each function reads the text (through a `Source`) and returns what it found; nothing here
-decides which time is an event or which date a time has (segment.py and dating.py do).
+Each function reads the text (through a `Source`) and returns what it found as frozen
+records; nothing here decides which time is an event or which date a time has (segment.py
+and dating.py do, returning their findings keyed by these records).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -227,10 +229,10 @@ _NON_EVENT_BEFORE_RE = re.compile(
 # --- what recognition finds ---------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Mention:
-    """One time found in the text. Recognition fills the first block; later stages fill the
-    fields below it (paragraph, date, instant, clause)."""
+    """One time found in the text, as recognition found it. Later stages never change it:
+    they return what they find about it in mappings keyed by the mention."""
 
     start: int
     end: int
@@ -242,15 +244,7 @@ class Mention:
     offset_s: float | None = None  # relative time: seconds after its base
     from_t0: bool = False  # relative to T+0 (else to the event before)
     anchor: bool = False  # "T+0 is 09:47": defines T+0, is no event
-    posting: bool = False
-    para: tuple[int, int] = (0, 0)
-    end_mention: Mention | None = None
-    date: dt.date | None = None
-    instant: dt.datetime | None = None  # aware
-    seg_start: int = 0
-    score: int = 0  # 2: starts a timeline line, 1: leads its clause, 0: mid-sentence
-    sentence: int = -1
-    dropped: bool = False
+    end_mention: Mention | None = None  # the end of a range ("14:18 to 14:57")
 
 
 class DateMention(NamedTuple):
@@ -361,9 +355,7 @@ def clock_mentions(src: Source) -> list[Mention]:
                 and (text[prev.end:m.start].strip().lower() != "and"
                      or text[max(0, prev.start - 9): prev.start].lower().rstrip()
                      .endswith("between"))):
-            prev.end_mention = m
-            if prev.zone is None:
-                prev.zone = m.zone
+            merged[-1] = dataclasses.replace(prev, end_mention=m, zone=prev.zone or m.zone)
             continue
         merged.append(m)
     return merged

@@ -44,20 +44,24 @@ def carried_dates(src: Source, dates: list[DateMention], mentions: list[Mention]
 
 
 def resolve_dates(src: Source, dates: list[DateMention], mentions: list[Mention],
-                  postings: list[Posting], years: list[DateMention]) -> None:
-    """Date each absolute time (relative ones are dated by `resolve_instants`) from the dates
-    that carry; a date without a year takes it from the nearest of `years` before it."""
+                  postings: list[Posting], years: list[DateMention],
+                  para: dict[Mention, tuple[int, int]]) -> dict[Mention, dt.date]:
+    """The date of each absolute time (relative ones are dated by `resolve_instants`) from
+    the dates that carry; a date without a year takes it from the nearest of `years` before
+    it. `para` holds the narrative times' paragraphs; the other times are postings."""
     doc_years = [(d.start, d.year) for d in years if d.year is not None]
     date_starts = [d.start for d in dates]
     current: dt.date | None = None
     last_clock: int | None = None
     cursor = 0  # dates before this index have been folded into `current`
     absolute = [m for m in mentions if m.offset_s is None]
+    date_of: dict[Mention, dt.date] = {}
     for i, m in enumerate(absolute):
+        posting = m not in para
         lo = max(absolute[i - 1].end if i else 0, src.line_starts[m.line - 1]
-                 if m.posting else m.para[0])
+                 if posting else para[m][0])
         hi = absolute[i + 1].start if i + 1 < len(absolute) else len(src.text)
-        hi = min(hi, src.line_span(m.line)[1] if m.posting else m.para[1],
+        hi = min(hi, src.line_span(m.line)[1] if posting else para[m][1],
                  src.sentence_end(m.end, hi))
         lo = max(lo, src.sentence_start(m.start, lo))
         while cursor < len(dates) and dates[cursor].start < lo:
@@ -77,36 +81,37 @@ def resolve_dates(src: Source, dates: list[DateMention], mentions: list[Mention]
                     chosen = _apply(src, d, current or src.base_date, doc_years)
                     break
         if chosen is not None:
-            m.date = chosen
-            if not m.posting:
+            date_of[m] = chosen
+            if not posting:
                 current, last_clock = chosen, m.clock
             while cursor < len(dates) and dates[cursor].start < hi:
                 cursor += 1
-        elif not m.posting and current is not None:
+        elif not posting and current is not None:
             if last_clock is not None and m.clock < last_clock - 12 * 60:
                 current = current + dt.timedelta(days=1)
-            m.date, last_clock = current, m.clock
-        elif not m.posting and src.base_date is not None:
+            date_of[m], last_clock = current, m.clock
+        elif not posting and src.base_date is not None:
             current, last_clock = src.base_date, m.clock
-            m.date = current
-        elif m.posting:  # "Posted 19:03 UTC" with no date: the date the text is at
-            m.date = current or src.base_date
+            date_of[m] = current
+        elif posting and (current or src.base_date):  # "Posted 19:03 UTC": the text's date
+            date_of[m] = current or src.base_date
     # times still undated take the date of the status update they sit in
     # (an update reports the past: a clock later than its Posted clock is the day before)
     block_starts = [p.block[0] for p in postings]
     for m in absolute:
         i = bisect.bisect_right(block_starts, m.start) - 1
-        if m.date is None and i >= 0 and m.start < postings[i].block[1]:
+        if m not in date_of and i >= 0 and m.start < postings[i].block[1]:
             posted = postings[i].mention
-            if posted.date is not None:
+            if posted in date_of:
                 back = 1 if m.clock > posted.clock else 0
-                m.date = posted.date - dt.timedelta(days=back)
-        if m.date is None:
+                date_of[m] = date_of[posted] - dt.timedelta(days=back)
+        if m not in date_of:
             raise ReportParseError(
                 f"no date found for {src.text[m.start:m.end].strip()!r} on line {m.line}; "
                 "pass date='YYYY-MM-DD' (e.g. date='2017-03-20'; on the command line --date) "
                 "or add a date line such as 'March 20, 2017' above it"
             )
+    return date_of
 
 
 def _apply(src: Source, d: DateMention, current: dt.date | None,
@@ -164,14 +169,16 @@ def column_zone(src: Source, mentions: list[Mention], doc_zone: Zone | None) -> 
     return zone
 
 
-def resolve_instants(src: Source, mentions: list[Mention], doc_zone: Zone | None,
-                     first_zone: Zone) -> None:
+def resolve_instants(src: Source, mentions: list[Mention], date_of: dict[Mention, dt.date],
+                     posted: frozenset[Mention], doc_zone: Zone | None, first_zone: Zone
+                     ) -> dict[Mention, dt.datetime]:
     """The instant of every time: absolute ones from date, clock and zone (the time's own,
     else the document's, else the last one written, else `tz=`), relative ones from T+0 (the
     time a "T+0 is 09:47" line names, else the first absolute time) or the event before."""
     carried: Zone | None = None
     t0: dt.datetime | None = None
     previous: dt.datetime | None = None
+    instant: dict[Mention, dt.datetime] = {}
     for m in mentions:
         if m.offset_s is not None:
             base = t0 if m.from_t0 else previous
@@ -181,25 +188,26 @@ def resolve_instants(src: Source, mentions: list[Mention], doc_zone: Zone | None
                 raise ReportParseError(
                     f"the relative time {src.text[m.start:m.end].strip()!r} on line {m.line} "
                     "has nothing to count from; add a line such as 'T+0 is 09:47 UTC'")
-            m.instant = base + dt.timedelta(seconds=m.offset_s)
-            m.date = m.instant.date()
-            if not m.posting:
-                previous = m.instant
+            instant[m] = base + dt.timedelta(seconds=m.offset_s)
+            if m not in posted:
+                previous = instant[m]
             continue
         own = zone_of(m.zone) if m.zone else None
         if own is not None:
             carried = own
         zone = own or doc_zone or carried or src.tz_arg or first_zone
-        m.instant = _at(m.date, m.clock, m.second, zone.tzinfo)
-        if m.anchor or (t0 is None and not m.posting):
-            t0 = m.instant
-        if not m.posting and not m.anchor:
-            previous = m.instant
+        date = date_of[m]
+        instant[m] = _at(date, m.clock, m.second, zone.tzinfo)
+        if m.anchor or (t0 is None and m not in posted):
+            t0 = instant[m]
+        if m not in posted and not m.anchor:
+            previous = instant[m]
         if m.end_mention is not None:
             e = m.end_mention
-            end_date = m.date + dt.timedelta(days=1) if e.clock < m.clock else m.date
+            end_date = date + dt.timedelta(days=1) if e.clock < m.clock else date
             e_zone = zone_of(e.zone) if e.zone else None
-            e.instant = _at(end_date, e.clock, e.second, (e_zone or zone).tzinfo)
+            instant[e] = _at(end_date, e.clock, e.second, (e_zone or zone).tzinfo)
+    return instant
 
 
 def _at(date: dt.date, clock: int, second: int, tzinfo: dt.tzinfo) -> dt.datetime:

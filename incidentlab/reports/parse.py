@@ -101,59 +101,72 @@ def _run(src: Source) -> pl.DataFrame:
             f"the limit is {MAX_TIMES:,} plus {MAX_TIMES_PER_KIB} per KiB ({limit:,} here). "
             "This looks like a log, not an incident report: pass the report's timeline only"
         )
-    postings = segment.export_postings(src, mentions)
-    postings += segment.postings(src, mentions)
+    postings, metadata = segment.export_postings(src, mentions)
+    taken = metadata | {m for p in postings for m in p.mentions}
+    postings += segment.postings(src, [m for m in mentions if m not in taken])
     postings.sort(key=lambda p: p.block[0])
-    narrative = [m for m in mentions if not m.posting and not m.dropped]
-    segment.paragraphs(src, narrative)
+    posted = frozenset(m for p in postings for m in p.mentions)
+    narrative = [m for m in mentions if m not in posted and m not in metadata]
+    para = segment.paragraphs(src, narrative)
     every_date = clock.date_mentions(src)
     dates = dating.carried_dates(src, every_date, mentions)
-    live = [m for m in mentions if not m.dropped]
-    dating.resolve_dates(src, dates, live, postings, every_date)
+    live = [m for m in mentions if m not in metadata]
+    date_of = dating.resolve_dates(src, dates, live, postings, every_date, para)
     zone = dating.column_zone(src, [m for m in mentions if m.offset_s is None], doc_zone)
-    dating.resolve_instants(src, live, doc_zone, zone)
-    segment.clauses(src, narrative)
-    starts = [m.start for m in narrative]
-    segment.dedupe(narrative)
-    kept = [m for m in narrative if not m.dropped and not m.anchor]
-    rows = _narrative_rows(src, narrative, starts, kept)
-    rows += _status_rows(postings, kept)
+    instant = dating.resolve_instants(src, live, date_of, posted, doc_zone, zone)
+    clause = segment.clauses(src, narrative, para)
+    dropped = segment.dedupe(narrative, instant, clause)
+    kept = [m for m in narrative if m not in dropped and not m.anchor]
+    rows = _narrative_rows(src, Segments(narrative, para, clause), kept, instant)
+    rows += _status_rows(postings, kept, instant)
     classify.position_rules(rows)
     return _frame(rows, zone)
 
 
-def _narrative_rows(src: Source, narrative: list[clock.Mention], starts: list[int],
-                    kept: list[clock.Mention]) -> list[dict]:
+class Segments(NamedTuple):
+    """The narrative times in text order with their paragraphs and clauses."""
+
+    narrative: list[clock.Mention]
+    para: dict[clock.Mention, tuple[int, int]]
+    clause: dict[clock.Mention, segment.Clause]
+
+
+def _narrative_rows(src: Source, seg: Segments, kept: list[clock.Mention],
+                    instant: dict[clock.Mention, dt.datetime]) -> list[dict]:
     text = src.text
+    starts = [m.start for m in seg.narrative]
     rows: list[dict] = []
     for m in kept:  # every time, kept or dropped, ends the text of the event before it
-        end = m.para[1]
-        cut = segment.next_cut(narrative, starts, m)
+        para, clause = seg.para[m], seg.clause[m]
+        end = para[1]
+        cut = segment.next_cut(seg.narrative, starts, m, seg.para, seg.clause)
         if cut is not None:
             end = min(end, cut)
-        start = m.para[0] if segment.first_in_para(narrative, starts, m) else m.seg_start
+        first = segment.first_in_para(seg.narrative, starts, m, seg.para, seg.clause)
+        start = para[0] if first else clause.start
         clause_end = min(end, src.sentence_end(m.end, end))
         body = classify.clean(text[start:end])
-        guess = classify.classify(text[m.seg_start: clause_end], body)
+        guess = classify.classify(text[clause.start: clause_end], body)
         rows.append({
-            "time": m.instant, "end": m.end_mention.instant if m.end_mention else None,
+            "time": instant[m], "end": instant[m.end_mention] if m.end_mention else None,
             "source": "narrative", "kind": guess.kind if guess else None,
             "services": classify.services(classify.cue_text(body)),
             "approximate": m.approximate, "status": None, "text": body, "line": m.line,
             "kind_confidence": guess.confidence if guess else None,
             "kind_reason": guess.reason if guess else None,
             "_runner_up": guess.runner_up if guess else None,
-            "_sentence": (m.para, m.sentence),
+            "_sentence": (para, clause.sentence),
         })
     classify.fill_unlabelled(rows)
     return rows
 
 
-def _status_rows(postings: list[segment.Posting], narrative: list[clock.Mention]) -> list[dict]:
+def _status_rows(postings: list[segment.Posting], narrative: list[clock.Mention],
+                 instant: dict[clock.Mention, dt.datetime]) -> list[dict]:
     rows = []
     starts = [m.start for m in narrative]
     carried: str | None = None
-    for p in sorted(postings, key=lambda p: p.mention.instant):
+    for p in sorted(postings, key=lambda p: instant[p.mention]):
         i = bisect.bisect_left(starts, p.block[0])
         has_narrative = i < len(starts) and starts[i] < p.block[1]
         status = classify.status_of(p.status_word, p.body, carried,
@@ -164,7 +177,7 @@ def _status_rows(postings: list[segment.Posting], narrative: list[clock.Mention]
         if status == "postmortem" and len(body) > 200:
             body = body[:199].rstrip() + "…"
         rows.append({
-            "time": p.mention.instant, "end": None, "source": "status_update",
+            "time": instant[p.mention], "end": None, "source": "status_update",
             "kind": "communication", "services": classify.services(classify.cue_text(body)),
             "approximate": False, "status": status, "text": body, "line": p.mention.line,
             "kind_confidence": 1.0, "kind_reason": "a status update tells users",

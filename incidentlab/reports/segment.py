@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from incidentlab.reports.clock import DATE_RE, TIME_RE, Mention
 from incidentlab.reports.cues import STATUS_WORDS
@@ -49,17 +50,27 @@ _BODY_KEYS = frozenset(("body", "message", "text", "description", "update", "con
                         "details", "summary", "note"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Posting:
-    """One status update: its posted time, status word, body and the text span it covers."""
+    """One status update: its posted time (and every time on that line), status word, body
+    and the text span it covers."""
 
     mention: Mention
+    mentions: tuple[Mention, ...]
     status_word: str | None
     body: str
     first_para: str
     block: tuple[int, int]
-    has_narrative: bool = False
     paragraphs: int = 0
+
+
+class Clause(NamedTuple):
+    """Where a narrative time's clause starts, its sentence, and how it leads: 2 starts a
+    timeline line, 1 leads its clause ("At 13:56 ..."), 0 mid-sentence."""
+
+    start: int
+    sentence: int
+    score: int
 
 
 def json_as_records(text: str) -> str | None:
@@ -98,8 +109,10 @@ def json_as_records(text: str) -> str | None:
     return "\n".join(out)
 
 
-def export_postings(src: Source, mentions: list[Mention]) -> list[Posting]:
-    """Status updates from export records; marks metadata times (no status) as dropped."""
+def export_postings(src: Source, mentions: list[Mention]
+                    ) -> tuple[list[Posting], frozenset[Mention]]:
+    """Status updates from export records, and the metadata times (a record without a body
+    whose times all sit under keys such as `started_at:`), which are no events."""
     lines = src.text.split("\n")
     by_line: dict[int, list[Mention]] = {}
     for m in mentions:
@@ -129,6 +142,7 @@ def export_postings(src: Source, mentions: list[Mention]) -> list[Posting]:
     if current:
         records.append(current)
     postings = []
+    metadata: set[Mention] = set()
     for record in records:
         if len(record) < 2:
             continue
@@ -141,27 +155,23 @@ def export_postings(src: Source, mentions: list[Mention]) -> list[Posting]:
         has_body = bool(keys.keys() & _BODY_KEYS)
         if word is None or word not in STATUS_WORDS or not has_body:
             if not has_body and all(k.endswith("_at") or k in _METADATA_KEYS for _, k in timed):
-                for n, _ in timed:
-                    for m in by_line[n]:
-                        m.dropped = True
+                metadata.update(m for n, _ in timed for m in by_line[n])
             continue
         line = timed[0][0]
-        for m in by_line[line]:
-            m.posting = True
         body = next((v for n, k, v in record if k in _BODY_KEYS), "")
         first, last = record[0][0], record[-1][0]
         postings.append(Posting(
-            mention=by_line[line][0], status_word=word, body=body, first_para=body,
+            mention=by_line[line][0], mentions=tuple(by_line[line]), status_word=word,
+            body=body, first_para=body,
             block=(src.line_starts[first - 1], src.line_span(last)[1]), paragraphs=1))
-    return postings
+    return postings, frozenset(metadata)
 
 
 def postings(src: Source, mentions: list[Mention]) -> list[Posting]:
     """Status updates: a 'Posted ...' line, or a bare timestamp line after a status word."""
     by_line: dict[int, list[Mention]] = {}
     for m in mentions:
-        if not m.posting and not m.dropped:
-            by_line.setdefault(m.line, []).append(m)
+        by_line.setdefault(m.line, []).append(m)
     found: list[Posting] = []
     block_start_line = 1
     lines = src.text.split("\n")
@@ -177,8 +187,6 @@ def postings(src: Source, mentions: list[Mention]) -> list[Posting]:
         if not is_posted and not (has_status and _bare_timestamp(content)):
             continue
         mention = by_line[number][0]
-        for other in by_line[number]:
-            other.posting = True
         body_from = status_line if has_status else block_start_line
         word = rest = None
         if has_status:
@@ -190,7 +198,8 @@ def postings(src: Source, mentions: list[Mention]) -> list[Posting]:
         body = "\n".join(body_lines).strip()
         first_para = re.split(r"\n\s*\n", body, maxsplit=1)[0] if body else ""
         found.append(Posting(
-            mention=mention, status_word=word, body=body, first_para=first_para,
+            mention=mention, mentions=tuple(by_line[number]), status_word=word, body=body,
+            first_para=first_para,
             block=(src.line_starts[body_from - 1], src.line_starts[number - 1]),
             paragraphs=len(re.findall(r"\n\s*\n", body)) + 1,
         ))
@@ -206,7 +215,7 @@ def _bare_timestamp(content: str) -> bool:
     return not re.sub(r"[\s,\-–—:.()|*_]|\bT\b|posted|at|ago|\d+\s+\w+", "", rest, flags=re.I)
 
 
-def paragraphs(src: Source, narrative: list[Mention]) -> None:
+def paragraphs(src: Source, narrative: list[Mention]) -> dict[Mention, tuple[int, int]]:
     """Give each narrative time its paragraph: blank lines and Posted lines split, and a
     list item (or a line that starts with a time) starts a paragraph of its own, unless the
     line before stops mid-clause ("... the status page at" / "11:02 a.m. PST.")."""
@@ -230,10 +239,12 @@ def paragraphs(src: Source, narrative: list[Mention]) -> None:
         para_start[number] = current
         para_end[current] = number
         previous = content
+    para = {}
     for m in narrative:
         first = para_start[m.line] or m.line
         last = para_end.get(first, m.line)
-        m.para = (starts[first - 1], src.line_span(last)[1])
+        para[m] = (starts[first - 1], src.line_span(last)[1])
+    return para
 
 
 def _is_item(line: str) -> bool:
@@ -251,12 +262,14 @@ def _is_item(line: str) -> bool:
                 and TIME_RE.search(head[dm.end(): dm.end() + 12]))
 
 
-def clauses(src: Source, narrative: list[Mention]) -> None:
-    """Cut each paragraph into clauses: one per time; mark times that lead their clause."""
+def clauses(src: Source, narrative: list[Mention], para: dict[Mention, tuple[int, int]]
+            ) -> dict[Mention, Clause]:
+    """Cut each paragraph into clauses: one per time; say which times lead their clause."""
     text = src.text
     by_para: dict[tuple[int, int], list[Mention]] = {}
     for m in narrative:
-        by_para.setdefault(m.para, []).append(m)
+        by_para.setdefault(para[m], []).append(m)
+    out: dict[Mention, Clause] = {}
     for (pstart, _pend), items in by_para.items():
         prev: Mention | None = None
         for m in items:
@@ -265,40 +278,46 @@ def clauses(src: Source, narrative: list[Mention]) -> None:
                 gap_from = (prev.end_mention or prev).end
                 gap = text[max(gap_from, m.start - 400): m.start]
                 seps = list(_CLAUSE_SEP_RE.finditer(gap))
-                m.seg_start = m.start - len(gap) + (seps[-1].start() if seps else len(gap))
-                m.sentence = prev.sentence
+                seg_start = m.start - len(gap) + (seps[-1].start() if seps else len(gap))
+                sentence = out[prev].sentence
             else:
-                m.seg_start = sent_start
-                m.sentence = sent_start
-            prefix = text[max(m.seg_start, m.start - _HEAD_LIMIT): m.start]
+                seg_start = sentence = sent_start
+            prefix = text[max(seg_start, m.start - _HEAD_LIMIT): m.start]
             line_start = src.line_starts[m.line - 1]
+            score = 0
             if m.start - line_start <= _HEAD_LIMIT and _TIMELINE_HEAD_RE.match(
                     DATE_RE.sub(" ", text[line_start: m.start])):
-                m.score = 2
-            elif m.start - m.seg_start <= _HEAD_LIMIT and _LEAD_RE.match(
+                score = 2
+            elif m.start - seg_start <= _HEAD_LIMIT and _LEAD_RE.match(
                     DATE_RE.sub(" ", prefix)):
-                m.score = 1
+                score = 1
+            out[m] = Clause(seg_start, sentence, score)
             prev = m
+    return out
 
 
-def dedupe(narrative: list[Mention]) -> None:
+def dedupe(narrative: list[Mention], instant: dict[Mention, dt.datetime],
+           clause: dict[Mention, Clause]) -> frozenset[Mention]:
     """A time told twice is one event: a summary's mention yields to the timeline's. The
     mention that starts a timeline line wins over one leading a clause ("At 13:56 ..."),
     which wins over one mid-sentence ("recovered around 13:56"); equals are all kept."""
     best: dict[dt.datetime, int] = {}
     for m in narrative:
-        best[m.instant] = max(best.get(m.instant, 0), m.score)
-    for m in narrative:
-        m.dropped = m.dropped or m.score < best[m.instant]
+        best[instant[m]] = max(best.get(instant[m], 0), clause[m].score)
+    return frozenset(m for m in narrative if clause[m].score < best[instant[m]])
 
 
-def next_cut(narrative: list[Mention], starts: list[int], m: Mention) -> int | None:
+def next_cut(narrative: list[Mention], starts: list[int], m: Mention,
+             para: dict[Mention, tuple[int, int]], clause: dict[Mention, Clause]) -> int | None:
     """Where the next time's clause (kept or dropped) begins, if in the same paragraph."""
     i = bisect.bisect_right(starts, m.start)
     nxt = narrative[i] if i < len(narrative) else None
-    return nxt.seg_start if nxt is not None and nxt.para == m.para else None
+    return clause[nxt].start if nxt is not None and para[nxt] == para[m] else None
 
 
-def first_in_para(narrative: list[Mention], starts: list[int], m: Mention) -> bool:
+def first_in_para(narrative: list[Mention], starts: list[int], m: Mention,
+                  para: dict[Mention, tuple[int, int]], clause: dict[Mention, Clause]) -> bool:
+    """Whether `m` is the first time of its paragraph and starts its sentence."""
     i = bisect.bisect_left(starts, m.start)
-    return m.seg_start == m.sentence and (i == 0 or narrative[i - 1].para != m.para)
+    return clause[m].start == clause[m].sentence and (
+        i == 0 or para[narrative[i - 1]] != para[m])

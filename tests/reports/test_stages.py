@@ -43,18 +43,18 @@ def test_segment_reads_export_records():
     text = "- state: identified\n  at: 2021-10-04T19:10:00Z\n  body: Cause found.\n"
     src = Source(text)
     mentions = clock.clock_mentions(src)
-    postings = segment.export_postings(src, mentions)
+    postings, metadata = segment.export_postings(src, mentions)
     assert [(p.status_word, p.body, p.mention.line) for p in postings] == [
         ("identified", "Cause found.", 2)]
-    assert mentions[0].posting
+    assert postings[0].mentions == (mentions[0],) and not metadata
 
 
 def test_segment_joins_a_wrapped_line_to_its_paragraph():
     src = Source("The page went out at\n11:02 UTC.\n11:30 UTC - recovered\n")
     narrative = clock.clock_mentions(src)
-    segment.paragraphs(src, narrative)
-    assert narrative[0].para[0] == 0  # 11:02 belongs to the paragraph of line 1
-    assert narrative[1].para[0] == src.line_starts[2]  # a timeline line starts its own
+    para = segment.paragraphs(src, narrative)
+    assert para[narrative[0]][0] == 0  # 11:02 belongs to the paragraph of line 1
+    assert para[narrative[1]][0] == src.line_starts[2]  # a timeline line starts its own
 
 
 def test_dating_keeps_background_prose_dates_out():
@@ -64,9 +64,19 @@ def test_dating_keeps_background_prose_dates_out():
     dates = clock.date_mentions(src)
     carried = dating.carried_dates(src, dates, mentions)
     assert [(d.month, d.day) for d in carried] == [(5, 19)]
-    segment.paragraphs(src, mentions)
-    dating.resolve_dates(src, carried, mentions, [], dates)
-    assert mentions[0].date == dt.date(2023, 5, 19)
+    para = segment.paragraphs(src, mentions)
+    date_of = dating.resolve_dates(src, carried, mentions, [], dates, para)
+    assert date_of == {mentions[0]: dt.date(2023, 5, 19)}
+
+
+def test_segment_cuts_clauses_and_dedupes_a_time_told_twice():
+    src = Source("Summary: it recovered around 13:56 UTC.\n\n13:56 UTC - service recovered\n")
+    mentions = clock.clock_mentions(src)
+    para = segment.paragraphs(src, mentions)
+    clause = segment.clauses(src, mentions, para)
+    assert [clause[m].score for m in mentions] == [0, 2]
+    instant = dict.fromkeys(mentions, dt.datetime(2024, 1, 1, 13, 56, tzinfo=dt.UTC))
+    assert segment.dedupe(mentions, instant, clause) == {mentions[0]}
 
 
 def test_classify_reads_one_clause():
