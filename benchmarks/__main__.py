@@ -100,4 +100,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from benchmarks import parser  # the report parser: corpus scores and one long line
+
+    sys.exit(main() | parser.main())

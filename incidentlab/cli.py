@@ -118,7 +118,7 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
 
 def read_events(args: argparse.Namespace):
     """The events of the report named by `args.path` (bundled Discord report when absent)."""
-    from incidentlab.reports import parse_report, report_text
+    from incidentlab.reports import parse_report_with_warnings, report_text
 
     if args.path is None:
         text: str | bytes = report_text("discord-2017-03-20")
@@ -126,7 +126,10 @@ def read_events(args: argparse.Namespace):
         text = sys.stdin.buffer.read()
     else:
         text = Path(args.path).read_bytes()
-    return parse_report(text, date=args.date, tz=args.tz)
+    parsed = parse_report_with_warnings(text, date=args.date, tz=args.tz)
+    for message in parsed.warnings:  # the parse went on; say what it had to guess
+        print(f"incidentlab: warning: {message}", file=sys.stderr)
+    return parsed.events
 
 
 # --- commands ----------------------------------------------------------------------------------

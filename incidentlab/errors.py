@@ -23,3 +23,7 @@ class ScenarioError(IncidentlabError, ValueError):
 
 class CheckError(IncidentlabError, ValueError):
     """An exercise checker was called with something it cannot check."""
+
+
+class IncidentlabWarning(UserWarning):
+    """Something incidentlab had to guess and the user should know (an ambiguous zone...)."""

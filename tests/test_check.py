@@ -166,37 +166,6 @@ Timeline
 """
 
 
-def test_own_events_spots_a_wrong_zone_and_date():
-    right = il.parse_report(REPORT, date=check.OWN_DATE, tz=check.OWN_TZ)
-    assert check.lesson7.own_events(right, report=REPORT)
-    fb = check.lesson7.own_events(il.parse_report(REPORT, date=check.OWN_DATE, tz="UTC"),
-                                  report=REPORT)
-    assert not fb and "zone" in _hints(fb)
-    fb = check.lesson7.own_events(il.parse_report(REPORT, date="2024-12-03", tz=check.OWN_TZ),
-                                  report=REPORT)
-    assert not fb and "dates" in _hints(fb)
-    with pytest.raises(CheckError, match="report=report"):
-        check.lesson7.own_events(right)
-
-
-def test_own_kinds_and_time_to_detect():
-    own = il.parse_report(REPORT, date=check.OWN_DATE, tz=check.OWN_TZ)
-    clock = pl.col("time").dt.strftime("%H:%M")
-    fixed = own.with_columns(
-        pl.when(clock == "09:12").then(pl.lit("trigger"))
-        .when(clock == "09:17").then(pl.lit("detection"))
-        .when(clock == "09:30").then(pl.lit("diagnosis"))
-        .otherwise(pl.col("kind")).alias("kind"))
-    assert check.lesson7.own_kinds(fixed, report=REPORT)
-    half = own.with_columns(pl.when(clock == "09:12").then(pl.lit("trigger"))
-                            .otherwise(pl.lit("impact")).alias("kind"))
-    fb = check.lesson7.own_kinds(half, report=REPORT)
-    assert not fb and "09:30" in _hints(fb)
-    assert check.lesson7.own_time_to_detect(5, report=REPORT)
-    fb = check.lesson7.own_time_to_detect(18, report=REPORT)
-    assert not fb and "diagnosis" in _hints(fb)
-
-
 def test_queue_after_trigger():
     scenario = il.presets["march-2017"].replace(split_brain_fix=True)
     p = scenario.params

@@ -171,6 +171,7 @@ def one(text: str, **kwargs) -> dict:
     ("2019-03-01 22:52 UTC+2 the api crashed.", "22:52", 2),
     ("2019-03-01 22:52 IST the api crashed.", "22:52", 5.5),
 ])
+@pytest.mark.filterwarnings("ignore::incidentlab.errors.IncidentlabWarning")  # IST
 def test_clock_forms_and_zones(text, hhmm, offset_h):
     event = one(text)
     assert event["time"].strftime("%H:%M") == hhmm

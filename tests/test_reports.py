@@ -87,7 +87,10 @@ def test_events_schema_is_the_contract(events, key):
 
 
 def test_every_row_equals_the_key_except_text(events, key):
-    assert events.drop("text").equals(key.drop("text"))
+    guesses = ["text", "kind_confidence", "kind_reason"]
+    assert events.drop(guesses).equals(key.drop(guesses))
+    assert events["kind_confidence"].is_between(0, 1).all()
+    assert events["kind_reason"].null_count() == 0
 
 
 def test_key_counts(key):

@@ -41,11 +41,13 @@ from incidentlab.check.lesson6 import REBOOT_BACK_SHARE, first_oom_clock, fixed_
 from incidentlab.check.lesson6 import _reboot_minutes as _reboot_minutes
 from incidentlab.check.lesson7 import (
     OWN_DATE,
-    OWN_KINDS,
+    OWN_KEY,
+    OWN_REPORT,
     OWN_TZ,
+    REVIEW_BELOW,
     own_events,
-    own_kinds,
-    own_time_to_detect,
+    own_review,
+    own_time_to_mitigate,
 )
 from incidentlab.errors import CheckError
 
@@ -53,11 +55,12 @@ from incidentlab.errors import CheckError
 # tests of the lessons' story read them: `check._oom_by_hand()`.
 __all__ = [
     "ACTION_HINTS", "BACKOFF_KNOBS", "DESIGN_KNOBS", "EXERCISES", "FIRST_WAVE_BASE_S", "KB_PER_GB",
-    "OWN_DATE", "OWN_KINDS", "OWN_TZ", "PHASE_BASE_S", "QUEUE_LOOK_AFTER_S", "REBOOT_BACK_SHARE",
-    "RECOVER_WITHIN_S", "REPORT", "CheckError", "Exercise", "Feedback",
+    "OWN_DATE", "OWN_KEY", "OWN_REPORT", "OWN_TZ", "PHASE_BASE_S", "QUEUE_LOOK_AFTER_S",
+    "REBOOT_BACK_SHARE", "RECOVER_WITHIN_S", "REPORT", "REVIEW_BELOW", "CheckError", "Exercise",
+    "Feedback",
     "buffer_limit", "calm_herd", "design", "first_oom_clock", "first_wave_rate", "fixed_day",
     "herd_size", "inflight_limit", "lesson1", "lesson2", "lesson3", "lesson4", "lesson5", "lesson6",
-    "lesson7", "mitigations", "own_events", "own_kinds", "own_time_to_detect",
+    "lesson7", "mitigations", "own_events", "own_review", "own_time_to_mitigate",
     "queue_after_trigger", "reboot_minutes", "recurrences", "shed_load", "time_to_detect",
     "time_to_first_update", "time_to_oom_by_hand", "time_to_oom_by_model", "tipping_point", "waves",
 ]

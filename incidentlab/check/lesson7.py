@@ -1,4 +1,4 @@
-"""Lesson 7 checkers: bring your own postmortem."""
+"""Lesson 7 checkers: bring your own postmortem (parse it, review the unsure kinds, measure)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,27 @@ from incidentlab.check._common import (
 )
 from incidentlab.errors import CheckError
 
-# The exercise's facts, given in the lesson's prose (they are not in the text itself).
+# The lesson's report (data/checkout-2024-03-12.md) and the facts its prose gives.
+OWN_REPORT = "checkout-2024-03-12"
 OWN_DATE = "2024-03-12"
 OWN_TZ = "Europe/Berlin"
-# What a careful reader labels these three, whatever the parser's keyword cues guess.
-OWN_KINDS = {"09:12": "trigger", "09:17": "detection", "09:30": "diagnosis"}
+# Rows the parser is unsure of: the lesson reviews every row below this kind_confidence.
+REVIEW_BELOW = 0.5
+# Every row as a careful reader labels it (clock -> kind), whatever the parser's cues guess.
+OWN_KEY = {
+    "09:12": "trigger", "09:14": "impact", "09:17": "detection", "09:20": "mitigation",
+    "09:21": "communication", "09:26": "impact", "09:30": "diagnosis", "09:34": "mitigation",
+    "09:41": "mitigation", "09:43": "recovery", "09:55": "recovery", "10:10": "communication",
+}
+# Why a reader labels an unsure row so: shown when a learner's label differs.
+OWN_WHY = {
+    "09:14": "the cache emptying and the database saturating is harm: impact",
+    "09:20": "starting a rollback is an action taken to stop the damage, even one that does "
+             "not help: mitigation ('suspects' made the parser guess diagnosis)",
+    "09:26": "failing checkouts are harm users feel: impact",
+    "09:41": "warming the cache is an action to limit the damage: mitigation (no cue word, so "
+             "the parser fell back to impact)",
+}
 
 
 def _own_report(report: Any, ex: str) -> str:
@@ -32,23 +48,16 @@ def _own_report(report: Any, ex: str) -> str:
 
 
 def _own_events(report: str):
-    from incidentlab.reports import parse_report
+    from incidentlab.reports import parse_report_with_warnings
 
-    return parse_report(report, date=OWN_DATE, tz=OWN_TZ)
-
-
-def _own_labelled(report: str):
-    import polars as pl
-
-    events = _own_events(report)
-    clock = pl.col("time").dt.strftime("%H:%M")
-    kind = pl.col("kind")
-    for hhmm, label in OWN_KINDS.items():
-        kind = pl.when(clock == hhmm).then(pl.lit(label)).otherwise(kind)
-    return events.with_columns(kind.alias("kind"))
+    return parse_report_with_warnings(report, date=OWN_DATE, tz=OWN_TZ).events
 
 
-def _events_frame(answer: Any, ex: str, what: str):
+def _clock(frame) -> list[str]:
+    return frame["time"].dt.strftime("%H:%M").to_list()
+
+
+def _events_frame(answer: Any, ex: str, what: str, need: tuple[str, ...] = ()):
     import polars as pl
 
     if not isinstance(answer, pl.DataFrame):
@@ -56,6 +65,10 @@ def _events_frame(answer: Any, ex: str, what: str):
     if "time" not in answer.columns or not isinstance(answer.schema["time"], pl.Datetime):
         raise CheckError(f"{ex} expects the events table with its datetime `time` column; "
                          f"your columns are {answer.columns}.")
+    missing = [c for c in need if c not in answer.columns]
+    if missing:
+        raise CheckError(f"{ex} expects the columns {list(need)}; {missing} are missing from "
+                         f"your columns {answer.columns}.")
     return answer
 
 
@@ -93,61 +106,97 @@ def own_events(answer: Any, report: Any = None) -> Feedback:
     return Feedback(ex, not nxt, tuple(right), tuple(nxt))
 
 
-@_exercise(7, "labelled", "your events with the trigger, detection and diagnosis labelled",
-           ("report",))
-def own_kinds(answer: Any, report: Any = None) -> Feedback:
-    """The parsed events with 09:12 a trigger, 09:17 a detection and 09:30 a diagnosis."""
-    ex = "07.own_kinds"
-    answer = _events_frame(answer, ex, "your parsed events, kinds corrected")
-    if "kind" not in answer.columns:
-        raise CheckError(f"{ex} expects a `kind` column; your columns are {answer.columns}.")
-    expected = _own_labelled(_own_report(report, ex))
-    if answer.height != expected.height:
+@_exercise(7, "reviewed", "your events with the unsure rows reviewed", ("report",))
+def own_review(answer: Any, report: Any = None) -> Feedback:
+    """The parsed events with every row below REVIEW_BELOW confidence labelled as a reader
+    would, and the rows the parser was sure of left as they were (or corrected, if wrong)."""
+    from incidentlab.reports import KINDS
+
+    ex = "07.own_review"
+    answer = _events_frame(answer, ex, "your parsed events, unsure kinds reviewed",
+                           ("kind", "kind_confidence"))
+    parsed = _own_events(_own_report(report, ex))
+    if answer.height != parsed.height or _clock(answer) != _clock(parsed):
         return Feedback(ex, False, (), (
-            f"You have {answer.height} rows, the parsed report {expected.height}: change kinds "
-            "with `with_columns`, without dropping or adding rows.",))
-    have = dict(zip(answer["time"].dt.strftime("%H:%M").to_list(), answer["kind"].to_list(),
-                    strict=False))
-    want = dict(zip(expected["time"].dt.strftime("%H:%M").to_list(), expected["kind"].to_list(),
-                    strict=False))
-    wrong = [hhmm for hhmm in want if have.get(hhmm) != want[hhmm]]
+            f"You have {answer.height} rows at {', '.join(_clock(answer)[:3])}...; the parsed "
+            f"report has {parsed.height}. Review kinds with `with_columns`, without filtering, "
+            "dropping or adding rows.",))
+    clocks = _clock(parsed)
+    have = dict(zip(clocks, answer["kind"].to_list(), strict=True))
+    guessed = dict(zip(clocks, parsed["kind"].to_list(), strict=True))
+    sure = dict(zip(clocks, (c >= REVIEW_BELOW for c in parsed["kind_confidence"]),
+                    strict=True))
+    unsure = [c for c in clocks if not sure[c]]
+    unknown = sorted({k for k in have.values() if k not in KINDS}, key=str)
+    if unknown:
+        return Feedback(ex, False, (), (
+            f"{unknown} is not a kind; the kinds are {', '.join(KINDS)}.",))
+    if have == guessed:
+        wrong = [c for c in unsure if guessed[c] != OWN_KEY[c]]
+        return Feedback(ex, False, (), (
+            f"This is the parser's table unedited. {len(unsure)} rows have kind_confidence "
+            f"below {REVIEW_BELOW} ({', '.join(unsure)}), and {len(wrong)} of them are labelled "
+            "wrong: read each one's text and kind_reason, then relabel the wrong ones.",))
+    changed_sure = [c for c in clocks if sure[c] and have[c] != guessed[c]]
+    right_sure = [c for c in clocks if sure[c] and guessed[c] == OWN_KEY[c]]
+    if len(set(have.values())) == 1 or len(changed_sure) > len(right_sure) / 2:
+        return Feedback(ex, False, (), (
+            f"You relabelled rows wholesale ({len(changed_sure)} rows the parser was sure of "
+            "changed). Review row by row: start with the rows whose kind_confidence is below "
+            f"{REVIEW_BELOW}, and keep a sure row unless its text says otherwise.",))
+    wrong = [c for c in clocks if have[c] != OWN_KEY[c]]
     if not wrong:
+        fixed = [c for c in unsure if guessed[c] != OWN_KEY[c]]
         return Feedback(ex, True, (
-            "The 09:12 configuration change is the trigger, the 09:17 alert the detection, and "
-            "09:30, when the cause was found, the diagnosis.",
-            "Every other kind is as the parser guessed.",
-        ), ("A parser reads words, not intent: always review its kinds before computing metrics.",))
-    return Feedback(ex, False, tuple(
-        f"{hhmm} is {want[hhmm]}." for hhmm in OWN_KINDS if hhmm not in wrong), tuple(
-        f"At {hhmm} your kind is {have.get(hhmm)!r}; a reader would call it {want[hhmm]!r}."
-        for hhmm in wrong))
+            f"You reviewed the {len(unsure)} unsure rows and corrected {len(fixed)} of them "
+            f"({', '.join(fixed)}); the sure rows stand.",
+        ), ("Confidence is the parser's own doubt, not the truth: a sure row can still be "
+            "wrong, so skim those too before trusting a metric.",))
+    hints = []
+    for c in wrong:
+        why = OWN_WHY.get(c, f"a reader calls it {OWN_KEY[c]!r}")
+        if sure[c] and have[c] != guessed[c]:
+            hints.append(f"At {c} you changed a row the parser was sure of ({guessed[c]!r}) "
+                         f"to {have[c]!r}; its text says {OWN_KEY[c]}: keep the parser's kind.")
+        else:
+            hints.append(f"At {c} your kind is {have[c]!r}; reread its text: {why}.")
+    right = [f"{c} is {OWN_KEY[c]}." for c in unsure if c not in wrong]
+    return Feedback(ex, False, tuple(right), tuple(hints))
 
 
-@_exercise(7, "own_detect_min", "minutes from the trigger to detection in your report",
+@_exercise(7, "own_mitigate_min", "minutes from the trigger to the first mitigation",
            ("report",))
-def own_time_to_detect(answer: Any, report: Any = None) -> Feedback:
-    """Minutes from the first trigger to the first detection, after correcting the kinds."""
+def own_time_to_mitigate(answer: Any, report: Any = None) -> Feedback:
+    """Minutes from the first trigger to the first mitigation, in the reviewed table."""
     import polars as pl
 
-    ex = "07.own_time_to_detect"
+    ex = "07.own_time_to_mitigate"
     value = _minutes(answer, ex)
-    events = _own_labelled(_own_report(report, ex))
+    parsed = _own_events(_own_report(report, ex))
+    reviewed = parsed.with_columns(
+        pl.col("time").dt.strftime("%H:%M").replace_strict(OWN_KEY, default=pl.col("kind"))
+        .alias("kind"))
 
-    def first(kind: str) -> dt.datetime:
-        return events.filter(pl.col("kind") == kind)["time"].min()
+    def first(frame, kind: str) -> dt.datetime:
+        return frame.filter(pl.col("kind") == kind)["time"].min()
 
-    expected = _minutes_between(first("trigger"), first("detection"))
+    expected = _minutes_between(first(reviewed, "trigger"), first(reviewed, "mitigation"))
+    unreviewed = _minutes_between(first(parsed, "trigger"), first(parsed, "mitigation"))
     if _close(value, expected, 0.0, 0.5):
-        return Feedback(ex, True, (f"{_qty(expected, 'minute')} from the bad change to the "
-                                   "alert.",),
-                        ("Compare with Discord's one minute: what made each fast or slow?",))
+        return Feedback(ex, True, (
+            f"{_qty(expected, 'minute')} from the bad change to the first attempt to stop the "
+            "damage (the rollback of the morning's release, which did not help).",),
+            (f"Unreviewed, the parser's table says {_qty(unreviewed, 'minute')}: a review of a "
+             "few unsure rows changed the metric.",))
     mixups = {
-        "counted from the first event the parser labelled a trigger (before correcting kinds)":
-            None,
-        "the time to diagnosis": _minutes_between(first("trigger"), first("diagnosis")),
-        "the time to recovery": _minutes_between(first("trigger"), first("recovery")),
+        "counted in the unreviewed table": unreviewed,
+        "the time to detection": _minutes_between(first(reviewed, "trigger"),
+                                                  first(reviewed, "detection")),
+        "the time to diagnosis": _minutes_between(first(reviewed, "trigger"),
+                                                  first(reviewed, "diagnosis")),
     }
     return Feedback(ex, False, (), (
         *_diagnose(value, expected, "minutes", mixups, {"60 times": 60}),
-        "Use your corrected table: the first trigger is now the 09:12 change.",
+        "Use your reviewed table: the first mitigation is the first action taken against "
+        "the damage, even one that did not help.",
     ))

@@ -1,0 +1,204 @@
+"""The pipeline: text -> Source -> times and dates -> segments -> dates and instants -> kinds
+-> the events table. Each stage is a function of the stages before it (see the modules).
+
+Warnings (ambiguous zones, impossible times, 24:00, a year taken from further down, a lone
+surrogate) never stop a parse: `parse_report_with_warnings` returns them beside the events,
+and `parse_report` issues each as an `IncidentlabWarning` (the CLI prints them on stderr).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import warnings as pywarnings
+from typing import NamedTuple
+
+import polars as pl
+
+from incidentlab.errors import IncidentlabWarning, ReportParseError
+from incidentlab.reports import classify, clock, dating, segment
+from incidentlab.reports.source import Source, as_text
+
+# A report, not a log: at most this many times, plus this many per KiB of text. Discord's report
+# has 3 per KiB; a dense "HH:MM - text" timeline about 30 per KiB over its first thousand lines.
+MAX_TIMES = 1000
+MAX_TIMES_PER_KIB = 5
+
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "time": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "source": pl.String(),
+    "kind": pl.String(),
+    "services": pl.List(pl.String()),
+    "approximate": pl.Boolean(),
+    "status": pl.String(),
+    "text": pl.String(),
+    "line": pl.Int64(),
+    "kind_confidence": pl.Float64(),
+    "kind_reason": pl.String(),
+}
+
+
+class Parsed(NamedTuple):
+    """What a parse gives: the events table and the warnings about the text (plain sentences)."""
+
+    events: pl.DataFrame
+    warnings: tuple[str, ...]
+
+
+def parse_report(
+    text: str | bytes, *, date: str | dt.date | None = None, tz: str | None = None
+) -> pl.DataFrame:
+    """Turn an incident report's text into the events table (schema in docs/architecture.md).
+
+    `date=` ("2017-03-20") dates times the text leaves undated; `tz=` ("PDT", "UTC",
+    "America/Los_Angeles", "-07:00") zones times the text leaves unzoned. Raises
+    ReportParseError naming what is missing and how to supply it; warns (IncidentlabWarning)
+    about what it had to guess.
+    """
+    parsed = parse_report_with_warnings(text, date=date, tz=tz)
+    for message in parsed.warnings:
+        pywarnings.warn(message, IncidentlabWarning, stacklevel=2)
+    return parsed.events
+
+
+def parse_report_with_warnings(
+    text: str | bytes, *, date: str | dt.date | None = None, tz: str | None = None
+) -> Parsed:
+    """`parse_report`, returning the warnings with the events instead of issuing them."""
+    notes: list[str] = []
+    text = as_text(text, notes)
+    # a JSON export is read as its records, one `key: value` a line (lines count in that form)
+    text = segment.json_as_records(text) or text
+    src = Source(text, clock.date_arg(date), clock.zone_arg(tz))
+    src.warnings.extend(notes)
+    try:
+        events = _run(src)
+    except (OverflowError, ValueError) as err:
+        if isinstance(err, ReportParseError) or (
+                isinstance(err, ValueError) and "out of range" not in str(err)):
+            raise
+        raise ReportParseError(
+            f"a date in the report falls outside the calendar (years 1 to 9999) once its "
+            f"zone or the day's turn is applied ({err}); pass a date= nearer today") from None
+    return Parsed(events, tuple(src.warnings))
+
+
+def _run(src: Source) -> pl.DataFrame:
+    doc_zone = clock.document_zone(src) or clock.heading_zone(src)
+    mentions = sorted(clock.clock_mentions(src) + clock.relative_mentions(src),
+                      key=lambda m: m.start)
+    if not [m for m in mentions if m.offset_s is None]:
+        raise ReportParseError(
+            "no times found in the report; an incident report needs timed events such as "
+            "'At 11:38 ...', '14:18 UTC - ...', '9:37AM PST' or 'Posted Mar 20, 2017 - "
+            "16:54 PDT'"
+        )
+    limit = MAX_TIMES + MAX_TIMES_PER_KIB * len(src.text) // 1024
+    if len(mentions) > limit:
+        raise ReportParseError(
+            f"report has {len(mentions):,} clock times in {len(src.text) / 1024:,.0f} KiB; "
+            f"the limit is {MAX_TIMES:,} plus {MAX_TIMES_PER_KIB} per KiB ({limit:,} here). "
+            "This looks like a log, not an incident report: pass the report's timeline only"
+        )
+    postings, metadata = segment.export_postings(src, mentions)
+    taken = metadata | {m for p in postings for m in p.mentions}
+    postings += segment.postings(src, [m for m in mentions if m not in taken])
+    postings.sort(key=lambda p: p.block[0])
+    posted = frozenset(m for p in postings for m in p.mentions)
+    narrative = [m for m in mentions if m not in posted and m not in metadata]
+    para = segment.paragraphs(src, narrative)
+    every_date = clock.date_mentions(src)
+    dates = dating.carried_dates(src, every_date, mentions)
+    live = [m for m in mentions if m not in metadata]
+    date_of = dating.resolve_dates(src, dates, live, postings, every_date, para)
+    zone = dating.column_zone(src, [m for m in mentions if m.offset_s is None], doc_zone)
+    instant = dating.resolve_instants(src, live, date_of, posted, doc_zone, zone)
+    clause = segment.clauses(src, narrative, para)
+    dropped = segment.dedupe(narrative, instant, clause)
+    kept = [m for m in narrative if m not in dropped and not m.anchor]
+    rows = _narrative_rows(src, Segments(narrative, para, clause), kept, instant)
+    rows += _status_rows(postings, kept, instant)
+    classify.position_rules(rows)
+    return _frame(rows, zone)
+
+
+class Segments(NamedTuple):
+    """The narrative times in text order with their paragraphs and clauses."""
+
+    narrative: list[clock.Mention]
+    para: dict[clock.Mention, tuple[int, int]]
+    clause: dict[clock.Mention, segment.Clause]
+
+
+def _narrative_rows(src: Source, seg: Segments, kept: list[clock.Mention],
+                    instant: dict[clock.Mention, dt.datetime]) -> list[dict]:
+    text = src.text
+    starts = [m.start for m in seg.narrative]
+    rows: list[dict] = []
+    for m in kept:  # every time, kept or dropped, ends the text of the event before it
+        para, clause = seg.para[m], seg.clause[m]
+        end = para[1]
+        cut = segment.next_cut(seg.narrative, starts, m, seg.para, seg.clause)
+        if cut is not None:
+            end = min(end, cut)
+        first = segment.first_in_para(seg.narrative, starts, m, seg.para, seg.clause)
+        start = para[0] if first else clause.start
+        clause_end = min(end, src.sentence_end(m.end, end))
+        body = classify.clean(text[start:end])
+        guess = classify.classify(text[clause.start: clause_end], body)
+        rows.append({
+            "time": instant[m], "end": instant[m.end_mention] if m.end_mention else None,
+            "source": "narrative", "kind": guess.kind if guess else None,
+            "services": classify.services(classify.cue_text(body)),
+            "approximate": m.approximate, "status": None, "text": body, "line": m.line,
+            "kind_confidence": guess.confidence if guess else None,
+            "kind_reason": guess.reason if guess else None,
+            "_runner_up": guess.runner_up if guess else None,
+            "_sentence": (para, clause.sentence),
+        })
+    classify.fill_unlabelled(rows)
+    return rows
+
+
+def _status_rows(postings: list[segment.Posting], narrative: list[clock.Mention],
+                 instant: dict[clock.Mention, dt.datetime]) -> list[dict]:
+    rows = []
+    starts = [m.start for m in narrative]
+    carried: str | None = None
+    for p in sorted(postings, key=lambda p: instant[p.mention]):
+        i = bisect.bisect_left(starts, p.block[0])
+        has_narrative = i < len(starts) and starts[i] < p.block[1]
+        status = classify.status_of(p.status_word, p.body, carried,
+                                    has_narrative and p.paragraphs >= 3)
+        if status != "postmortem":
+            carried = status
+        body = classify.clean(p.first_para if status == "postmortem" else p.body)
+        if status == "postmortem" and len(body) > 200:
+            body = body[:199].rstrip() + "…"
+        rows.append({
+            "time": instant[p.mention], "end": None, "source": "status_update",
+            "kind": "communication", "services": classify.services(classify.cue_text(body)),
+            "approximate": False, "status": status, "text": body, "line": p.mention.line,
+            "kind_confidence": 1.0, "kind_reason": "a status update tells users",
+        })
+    return rows
+
+
+def _frame(rows: list[dict], zone: clock.Zone) -> pl.DataFrame:
+    utc = dt.UTC
+    for r in rows:
+        r["time"] = r["time"].astimezone(utc).replace(tzinfo=None)
+        if r["end"] is not None:
+            r["end"] = r["end"].astimezone(utc).replace(tzinfo=None)
+    for r in rows:  # one string per row builds faster than a list per row
+        r["services"] = ";".join(r["services"])
+    schema = {**EVENT_SCHEMA, "time": pl.Datetime("us"), "end": pl.Datetime("us"),
+              "services": pl.String()}
+    frame = pl.DataFrame({name: [r[name] for r in rows] for name in schema}, schema=schema)
+    frame = frame.with_columns(
+        pl.col("services").str.split(";").list.filter(pl.element() != ""),
+        pl.col("time", "end").dt.replace_time_zone("UTC").dt.convert_time_zone(zone.polars),
+        (pl.col("source") == "status_update").alias("_order"),
+    )
+    return frame.sort("time", "_order", "line", maintain_order=True).drop("_order")
