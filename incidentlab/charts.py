@@ -568,3 +568,47 @@ def timeline_chart(events: pl.DataFrame) -> alt.LayerChart:
 
 
 offline_in_kernel()
+
+
+def first_wave_chart(shapes: pl.DataFrame) -> alt.FacetChart:
+    """Link requests per second in the first minute, one small panel per jitter, each with its
+    own y scale: the no-jitter spike would otherwise flatten the other three curves."""
+    _require(shapes, ["t_s", "reconnect_attempts", "jitter"], "first_wave_chart")
+    jitters = shapes["jitter"].unique(maintain_order=True).to_list()
+    return (
+        alt.Chart(alt.Data(values=shapes.to_dicts()))
+        .mark_area(interpolate="step-after", opacity=0.75)
+        .encode(
+            x=alt.X("t_s:Q", title="seconds after the fault"),
+            y=alt.Y("reconnect_attempts:Q", title="requests/s",
+                    axis=alt.Axis(labelExpr=fmt.vega_count("datum.value"), tickCount=3)),
+            color=alt.Color("jitter:N", scale=alt.Scale(domain=jitters), legend=None),
+            tooltip=["jitter:N", "t_s:Q", alt.Tooltip("reconnect_attempts:Q", format=",.0f")],
+        )
+        .properties(width=WIDTH - 60, height=70)
+        .facet(row=alt.Row("jitter:N", sort=jitters, title=None,
+                           header=alt.Header(labelAngle=0, labelAlign="left")),
+               title="The first wave of retries (each panel has its own scale)")
+        .resolve_scale(y="independent")
+    )
+
+
+def buffer_tradeoff_chart(table: pl.DataFrame) -> alt.FacetChart:
+    """Crashes, events lost in crashes and events dropped on purpose for each buffer limit
+    (`buffer_limit` labels in row order, `what`, `value`): one panel per measure, own scale."""
+    _require(table, ["buffer_limit", "what", "value"], "buffer_tradeoff_chart")
+    order = table["buffer_limit"].unique(maintain_order=True).to_list()
+    return (
+        alt.Chart(alt.Data(values=table.to_dicts()))
+        .mark_bar()
+        .encode(
+            y=alt.Y("buffer_limit:N", sort=order, title="buffer_limit"),
+            x=alt.X("value:Q", title=None,
+                    axis=alt.Axis(labelExpr=fmt.vega_count("datum.value"), tickCount=3)),
+            color=alt.Color("what:N", legend=None),
+            tooltip=["buffer_limit:N", "what:N", alt.Tooltip("value:Q", format=",.0f")],
+        )
+        .properties(width=150, height=alt.Step(20))
+        .facet(column=alt.Column("what:N", title=None), title="The buffer-limit trade-off")
+        .resolve_scale(x="independent")
+    )

@@ -125,3 +125,24 @@ def test_lesson6_the_tuned_agreements_are_the_ones_the_lesson_names():
     reasons = {row["knob"]: row["reasoning"] for row in ASSUMPTIONS}
     assert any("OOM" in text for knob, text in reasons.items() if "node_memory_gb" in knob)
     assert "16 minutes" in reasons["connect_rate_limit"]
+
+
+def test_lesson6_the_fixed_day_has_no_crash():
+    from incidentlab.model.presets import FIXES
+
+    day = il.presets["march-2017-replay"]
+    assert il.simulate(day.replace(**FIXES)).outcome.oom_crashes == 0  # "no crash at all"
+
+
+def test_lesson2_3_charts_show_every_series_on_its_own_scale(base):
+    shapes = pl.DataFrame({"t_s": [0.0, 1.0] * 4, "reconnect_attempts": [1e6, 0, 1e3, 1e3,
+                                                                         5e2, 5e2, 2e2, 2e2],
+                           "jitter": [j for j in ["none", "full", "equal", "decorrelated"]
+                                      for _ in range(2)]})
+    spec = il.charts.first_wave_chart(shapes).to_dict()
+    assert spec["resolve"]["scale"]["y"] == "independent" and "row" in spec["facet"]
+    table = pl.DataFrame({"buffer_limit": ["unbounded (2017)", "1,000"] * 2,
+                          "what": ["OOM crashes"] * 2 + ["events dropped on purpose"] * 2,
+                          "value": [78.0, 0.0, 0.0, 9e9]})
+    spec = il.charts.buffer_tradeoff_chart(table).to_dict()
+    assert spec["resolve"]["scale"]["x"] == "independent" and "column" in spec["facet"]
