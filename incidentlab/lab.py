@@ -13,7 +13,7 @@ import html
 import math
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,9 +325,54 @@ def _read_widget(widget: widgets.Widget) -> Any:
     return None if isinstance(widget, widgets.SelectionSlider) and value == NONE else value
 
 
+# ---------------------------------------------------------------- guided steps
+
+
+@dataclass(frozen=True)
+class Step:
+    """One task beside the controls: `text`, ticked while `when(params, outcome)` holds.
+
+    A Step without `when` is a prompt ("Predict: ...") and is never ticked. `when` is
+    called after every run with the Lab's `Params` and the run's `Outcome`.
+    """
+
+    text: str
+    when: Callable[[Any, Any], bool] | None = None
+
+    def holds(self, params: Any, outcome: Any) -> bool | None:
+        """True/False for a task (False too if `when` raises), None for a prompt."""
+        if self.when is None:
+            return None
+        try:
+            return bool(self.when(params, outcome))
+        except Exception:  # a learner's lambda must not break the Lab
+            return False
+
+
+def steps_html(steps: Sequence[Step], ticks: Sequence[bool | None]) -> str:
+    """The steps as a short list: a tick for a task that holds, a box for one that does not."""
+    items = []
+    for number, (step, tick) in enumerate(zip(steps, ticks, strict=True), 1):
+        state = "prompt" if tick is None else ("done" if tick else "todo")
+        mark = {"prompt": "?", "done": "\u2713", "todo": "\u2610"}[state]
+        items.append(
+            f'<li class="il-step il-step-{state}" data-step="{number}" data-state="{state}">'
+            f'<span class="il-step-mark">{mark}</span> {html.escape(step.text)}</li>'
+        )
+    return f'<ol class="il-steps">{"".join(items)}</ol>'
+
+
 # ---------------------------------------------------------------- outcome cards
 
-_CSS = f"<style>{CARDS_CSS}</style>"
+LAB_CSS = """
+.il-steps { list-style: none; margin: 0 0 6px 0; padding: 0; font-family: sans-serif;
+            font-size: 13px; line-height: 1.35; }
+.il-step { margin: 2px 0; color: #333; }
+.il-step-mark { display: inline-block; width: 1.3em; font-weight: bold; color: #777; }
+.il-step-done { color: #1b5e20; }
+.il-step-done .il-step-mark { color: #2e7d32; }
+"""
+_CSS = f"<style>{CARDS_CSS}{LAB_CSS}</style>"
 
 
 def _error_html(exc: BaseException) -> str:
@@ -352,7 +397,9 @@ class Lab:
     `lab.run` is the latest `Run`; `lab.widget` is the ipywidgets box shown.
     """
 
-    def __init__(self, params: Any = None, *, preset: str | None = None) -> None:
+    def __init__(
+        self, params: Any = None, *, preset: str | None = None, steps: Sequence[Step] = ()
+    ) -> None:
         from incidentlab.model.params import Params
         from incidentlab.model.presets import presets
 
@@ -363,6 +410,13 @@ class Lab:
             raise ParamError(
                 f"Lab(params): expected incidentlab.Params, got {type(params).__name__}"
             )
+        self.steps = tuple(steps)
+        bad = [type(s).__name__ for s in self.steps if not isinstance(s, Step)]
+        if bad:
+            raise ParamError(
+                f"Lab(steps=...): expected incidentlab.Step items, got {', '.join(bad)}"
+            )
+        self.ticks: tuple[bool | None, ...] = (None,) * len(self.steps)
         self._preset = preset or BASELINE
         scenario_params = _scenario_params(presets[self._preset])
         self._base = params if params is not None else scenario_params
@@ -385,13 +439,17 @@ class Lab:
         self.cards = widgets.HTML(layout=widgets.Layout(min_height="90px"))
         self.error = widgets.HTML()
         self.status = widgets.HTML()
+        self.guide = widgets.HTML(layout=widgets.Layout(display="" if self.steps else "none"))
+        self.guide.add_class("il-guide")
         self.chart = LiveChart()
         self._latest = Latest(self._run_guarded)
 
         main = [self.controls[c.knob] for c in CONTROLS if not c.advanced]
         advanced = widgets.VBox([self.controls[c.knob] for c in CONTROLS if c.advanced])
         fold = widgets.Accordion(children=[advanced], titles=("Advanced",), selected_index=None)
-        panel = widgets.VBox([*main, fold], layout=widgets.Layout(width="400px", flex="none"))
+        panel = widgets.VBox(
+            [self.guide, *main, fold], layout=widgets.Layout(width="400px", flex="none")
+        )
         self.widget = widgets.VBox(
             [
                 widgets.HBox(list(self.buttons.values())),
@@ -522,12 +580,20 @@ class Lab:
             self.chart.update(data)
         self.cards.value = _CSS + cards_html(run.outcome, params.horizon_s)
         self.run = run
+        self._tick(params, run.outcome)
         total_ms = (time.perf_counter() - started) * 1000
         self.status.value = (
             f'<span class="il-status" data-runs="{self.runs}" style="color:#777;font-size:11px">'
             f"{self._preset} · model run {model_ms:.0f} ms, with charts {total_ms:.0f} ms · "
             f"{self.runs} runs</span>"
         )
+
+    def _tick(self, params: Any, outcome: Any) -> None:
+        """Tick the steps whose condition holds for these knobs and this outcome."""
+        if not self.steps:
+            return
+        self.ticks = tuple(step.holds(params, outcome) for step in self.steps)
+        self.guide.value = _CSS + steps_html(self.steps, self.ticks)
 
     def _baseline(self) -> Any:
         """The ghost: the unchanged preset of the 2017 day, the replay's own for the replay."""

@@ -286,3 +286,51 @@ def _walk(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _walk(child)
+
+
+# -- guided steps
+
+
+def test_steps_tick_when_settings_and_outcome_match():
+    from incidentlab import Step
+
+    def saved(params, outcome):
+        return params.reconnect_jitter == "full" and params.reconnect_cap_s >= 120
+
+    def no_crash(params, outcome):
+        return outcome.oom_crashes == 0
+
+    steps = [
+        Step("Predict: will full jitter alone save the sessions?"),
+        Step("Now set jitter to full, cap 120 s.", when=saved),
+        Step("Find settings with no crash.", when=no_crash),
+    ]
+    lab = Lab(steps=steps)
+    baseline = lab.run.outcome
+    assert lab.ticks == (None, False, baseline.oom_crashes == 0)
+    assert lab.guide.value.count('data-state="prompt"') == 1
+    assert "Predict: will full jitter alone save the sessions?" in lab.guide.value
+
+    lab.controls["reconnect_jitter"].value = "full"
+    assert lab.ticks[1] is False  # the cap is still the preset's
+    lab.controls["reconnect_cap_s"].value = 200.0
+    assert lab.params.reconnect_cap_s == 200.0
+    assert lab.ticks[1] is True
+    assert lab.ticks[2] is (lab.run.outcome.oom_crashes == 0)
+    assert 'data-step="2" data-state="done"' in lab.guide.value
+
+    lab.buttons["With the fixes"].click()
+    fixed = il.simulate(il.presets["march-2017-fixed"]).outcome
+    assert lab.ticks[1] is saved(lab.params, fixed)
+    assert lab.ticks[2] is (fixed.oom_crashes == 0)
+
+
+def test_a_step_that_raises_is_not_ticked_and_bad_steps_are_refused():
+    from incidentlab.lab import Step
+
+    lab = Lab(steps=[Step("broken", when=lambda p, o: 1 / 0)])
+    assert lab.ticks == (False,)
+    assert lab.error.value == ""
+    with pytest.raises(il.ParamError, match=r"expected incidentlab\.Step items, got str"):
+        Lab(steps=["set jitter to full"])
+    assert Lab().guide.layout.display == "none"  # no steps, no list
