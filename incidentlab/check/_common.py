@@ -193,7 +193,8 @@ def _diagnose(
     if expected:
         ratio = value / expected
         way = "high" if ratio > 1 else "low"
-        return [f"Your {_fmt(value)} {unit} is about {ratio:.2g}× the expected size (too {way})."]
+        return [f"Your {_fmt(value)} {unit} is about {fmt.ratio(ratio)} the expected size "
+                f"(too {way})."]
     return [f"Your {_fmt(value)} {unit} should be 0."]
 
 

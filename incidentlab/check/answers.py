@@ -57,8 +57,8 @@ def _rows() -> list[tuple[str, str, str]]:
     ]
     for q in QUESTIONS.values():
         letter = q.right()
-        rows.append((q.id, f"({letter}) {q.options[letter]}", "model" if q.id[:2] in
-                     ("02", "03", "04", "05") else "report"))
+        source = {"01": "report", "06": "assumptions table"}.get(q.id[:2], "model")
+        rows.append((q.id, f"({letter}) {q.options[letter]}", source))
     return rows
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from incidentlab import fmt
 from incidentlab.check._common import (
     Feedback,
     _big,
@@ -79,7 +80,7 @@ def first_wave_rate(answer: Any) -> Feedback:
     spare = _spare_ops(p)
     if _close(value, expected, 0.03):
         load = (f"the survivors have {_fmt(spare)} operations/s to spare after their background "
-                f"work, so even the spread-out wave is {expected / spare:.2g}× what they can "
+                f"work, so even the spread-out wave is {fmt.ratio(expected / spare)} what they can "
                 "take." if spare > 0 else
                 "the survivors' background work alone already uses all their capacity, so "
                 "any wave is more than they can take.")
@@ -134,7 +135,7 @@ def calm_herd(answer: Any) -> Feedback:
             "so each wave spreads over its window.",))
     if outcome.first_oom_s is None:
         right = [f"With {_knobs(changed)} no session node runs out of memory.",
-                 f"Presence peaked at {outcome.peak_presence_load_ratio:.2g}× its capacity."]
+                 f"Presence peaked at {fmt.ratio(outcome.peak_presence_load_ratio)} its capacity."]
         if outcome.recovered:
             right.append(f"Everyone was back {_minutes_text(outcome.time_to_recover_s)} after "
                          "the fault.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from incidentlab import fmt
 from incidentlab.check._common import (
     Feedback,
     _big,
@@ -57,7 +58,7 @@ def queue_after_trigger(answer: Any) -> Feedback:
         return passed((
             story,
             f"At full capacity ({_fmt(capacity)} ops/s) that queue is "
-            f"{expected / capacity / 60:.1f} minutes of work — most of it for sessions that "
+            f"{fmt.minutes(expected / capacity)} of work — most of it for sessions that "
             "already gave up waiting.",
         ), ("The trigger is gone; what keeps the queue growing? Compare goodput with "
             "capacity.",))
@@ -163,8 +164,8 @@ def tipping_point(answer: Any) -> Feedback:
             "But a smaller one does too, and a long cap means a long wait for an unlucky "
             "session. Look for the edge of the safe region.",), (f"A {value:g}-s cap survives.",))
     return passed((
-        f"A {value:g}-s cap survives, and the edge is near {boundary:.2g} s: below it the same "
-        f"{lockup:g}-second trigger leaves a failure that sustains itself.",
+        f"A {value:g}-s cap survives, and the edge is near {fmt.number(boundary)} s: below it "
+        f"the same {lockup:g}-second trigger leaves a failure that sustains itself.",
     ), ("Same trigger, two outcomes: that is metastability. On the diagram, how does the edge "
         "move for a longer lockup?",))
 

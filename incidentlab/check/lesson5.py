@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+from incidentlab import fmt
 from incidentlab.check._common import (
     Feedback,
     _big,
@@ -74,9 +75,9 @@ def inflight_limit(answer: Any) -> Feedback:
             "fault.", way, window))
     right = [f"inflight_limit={limit:,}: no session node runs out of memory "
              f"(2017: {before.oom_crashes} crashes).",
-             f"Presence peaks at {ran.peak_presence_load_ratio:.3g}× its capacity instead of "
-             f"{before.peak_presence_load_ratio:.3g}×: excess attempts fail at once, locally, "
-             "and never join the queue."]
+             f"Presence peaks at {fmt.ratio(ran.peak_presence_load_ratio)} its capacity instead of "
+             f"{fmt.ratio(before.peak_presence_load_ratio)}: excess attempts fail at once, "
+             "locally, and never join the queue."]
     nxt = ["The limit bounds the herd, not the stall: sessions still wait (and buffer) until "
            "they get a link."]
     if not ran.recovered:
