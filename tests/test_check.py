@@ -113,7 +113,7 @@ WRONG = [
     ("04.tipping_point", lambda: 1.5, {}, ["tips the system over"]),
     ("04.tipping_point", lambda: 3000.0, {}, ["smaller one does too"]),
     ("04.tipping_point", lambda: check._smallest_safe_cap() / 1.5, {}, ["larger cap"]),
-    ("05.inflight_limit", lambda: 1, {}, ["Too low", "Raise"]),
+    ("05.inflight_limit", lambda: _too_low_limit(), {}, ["Too low", "Raise"]),
     ("05.inflight_limit", lambda: 100_000, {}, ["Too high", "timeout"]),
     ("05.inflight_limit", lambda: 1_000_000, {}, ["Lower the limit", "Little's law"]),
     ("05.waves", lambda: math.floor(_n() / 1000), {}, ["rounded down"]),
@@ -159,6 +159,15 @@ def _queue(after_end: float, split: bool = True) -> float:
     if after_end == -p.lockup_duration_s:
         t = p.lockup_start_s + 300
     return float(run.timeline.filter(pl.col("t_s") <= t)["presence_queue"][-1])
+
+
+def _too_low_limit() -> int:
+    """The largest probed in-flight limit that crashes below the safe ones (the model's call)."""
+    safe = [x for x in check.lesson5.LIMIT_PROBES if check.lesson5._limit_safe(x)]
+    low = [x for x in check.lesson5.LIMIT_PROBES if safe and x < min(safe)]
+    if not low:
+        pytest.skip("every probed limit down to 1 is safe in this model: no 'too low' case")
+    return max(low)
 
 
 def _n() -> int:
