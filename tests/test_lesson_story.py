@@ -98,6 +98,8 @@ def test_lesson2_no_jitter_peaks_far_above_the_others(base):
 def test_lesson3_a_buffer_limit_turns_crashes_into_drops(base):
     o = il.simulate(base.replace(buffer_policy="drop-oldest", buffer_limit=1000)).outcome
     assert o.oom_crashes == 0 and o.events_dropped > 0
+    # the guide: drop-oldest drops more events over the hour than the crashes lost
+    assert o.events_dropped > il.simulate(base).outcome.events_lost
 
 
 def test_lesson4_the_wait_outgrows_the_timeout_after_the_trigger(base):
