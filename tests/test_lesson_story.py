@@ -148,3 +148,15 @@ def test_lesson2_3_charts_show_every_series_on_its_own_scale(base):
                           "value": [78.0, 0.0, 0.0, 9e9]})
     spec = il.charts.buffer_tradeoff_chart(table).to_dict()
     assert spec["resolve"]["scale"]["x"] == "independent" and "column" in spec["facet"]
+
+
+def test_lesson5_limits_far_above_littles_window_crash(base):
+    p = base.params
+    spare = check._model._spare_ops(p)
+    if spare <= 0:
+        pytest.skip("no headroom after the herd (rho >= 1): lesson 5's window is degenerate")
+    upper = spare * p.rpc_timeout_s / p.session_nodes  # the lesson's upper end, per node
+    for limit in [1, 10, 100, 1_000, 10_000, 100_000]:
+        if limit > 2 * upper:
+            outcome = il.simulate(base.replace(inflight_limit=limit)).outcome
+            assert outcome.oom_crashes > 0, (limit, upper)
