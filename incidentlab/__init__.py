@@ -34,6 +34,7 @@ _EXPORTS = {
     "charts": "incidentlab.charts",
     "check": "incidentlab.check",
     "Lab": "incidentlab.lab",
+    "Step": "incidentlab.lab",
 }
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from incidentlab import charts, check  # noqa: F401
-    from incidentlab.lab import Lab  # noqa: F401
+    from incidentlab.lab import Lab, Step  # noqa: F401
     from incidentlab.metrics import incident_metrics  # noqa: F401
     from incidentlab.model.engine import simulate  # noqa: F401
     from incidentlab.model.outcome import Outcome, Run  # noqa: F401

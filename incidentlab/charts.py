@@ -9,23 +9,64 @@ the numbers, and the Lab can swap the data of a drawn chart in place.
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import altair as alt
+import numpy as np
 import polars as pl
 
 from incidentlab import fmt
 from incidentlab.errors import IncidentlabError
+
+#: Optional format checkers jsonschema imports if installed (Jupyter brings them) and that
+#: cost ~2.3 s at import (an IRI grammar, the arrow library); the Vega-Lite schema uses
+#: neither the "iri" nor the "duration" format.
+_SLOW_FORMAT_CHECKERS = ("rfc3987_syntax", "isoduration")
+
+
+def _import_altair() -> Any:
+    """`import altair` without loading format checkers that altair's validation never uses.
+
+    Hiding them while jsonschema loads changes no check altair makes (see
+    `_SLOW_FORMAT_CHECKERS`); they stay importable afterwards.
+    """
+    hidden = [m for m in _SLOW_FORMAT_CHECKERS if m not in sys.modules]
+    if "jsonschema" in sys.modules:
+        hidden = []
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        import altair
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return altair
+
+
+alt = _import_altair()
+# The panels share one time cursor on purpose; altair warns when it merges the copies of it.
+# (A filter, not catch_warnings(), which is not thread-safe: the Lab builds layouts in a thread.)
+warnings.filterwarnings(
+    "ignore", message="Automatically deduplicated selection parameter", category=UserWarning
+)
 
 #: Rows per run sent to the browser at most; the model steps every second.
 MAX_POINTS = 300
 #: The presence load headline is offered / capacity over one-minute means, as in the Outcome.
 LOAD_WINDOW_S = 60.0
 
-WIDTH = 520
+WIDTH = 520  # a panel's plot width before the browser fits the grid to its width
 PANEL_HEIGHT = 130
-GHOST = "#9e9e9e"
+GHOST = "#a8a8a8"
+GHOST_LABEL = "2017 run (dashed)"
+OOM_LABEL = "out of memory"
+#: Plot-area px a panel needs besides its width (y axis, labels, padding), for the fit in the page.
+PANEL_EXTRA = 78
+#: Dots in the mechanism view at each moment: a 10 x 10 grid, each dot 1% of the users.
+DOTS = 100
+DOT_COLUMNS = 10
 # Clock times travel as wall-clock ms read as UTC; label them in UTC so every browser agrees.
 # A tick at midnight shows the date, so a report that runs into the next day reads right.
 _CLOCK_LABEL = (
@@ -64,7 +105,7 @@ _PANELS: dict[str, dict[str, Any]] = {
         "title": "Presence load",
         "unit": "operations/s",
         "series": {"offered": "offered (1-min mean)", "capacity": "capacity", "goodput": "goodput"},
-        "colors": ["#d62728", "#7f7f7f", "#2ca02c"],
+        "colors": ["#d62728", "#333333", "#2ca02c"],
         "yformat": "~s",
     },
     "users": {
@@ -115,15 +156,27 @@ _HEADLINES: dict[str, tuple[list[dict[str, str]], str]] = {
     ),
 }
 
+# Report marks are thin dotted rules in hues the data series do not use (those are
+# category10's red, orange, blue, purple, green and near-black).
 _KIND_COLORS = {
-    "trigger": "#d62728",
-    "impact": "#ff7f0e",
+    "trigger": "#e377c2",
+    "impact": "#8c564b",
     "detection": "#bcbd22",
     "diagnosis": "#17becf",
-    "mitigation": "#2ca02c",
-    "recovery": "#1f77b4",
-    "communication": "#9467bd",
-    "followup": "#8c564b",
+    "mitigation": "#393b79",
+    "recovery": "#637939",
+    "communication": "#7b4173",
+    "followup": "#843c39",
+}
+
+#: The mechanism view's states, in drawing order, with their colours and what they mean.
+SESSION_STATES: dict[str, tuple[str, str]] = {
+    "linked": ("#1f77b4", "session linked to presence: events flow"),
+    "stalled, buffering": ("#ff7f0e", "lost its presence link and buffers events in memory"),
+    "waiting to retry": ("#bcbd22", "stalled, waiting out its backoff before the next link try"),
+    "request in flight": ("#9467bd", "stalled, its link request queued at presence"),
+    "reconnecting": ("#17becf", "client reconnecting after its session node went away"),
+    "crashed": ("#d62728", "offline: its session node ran out of memory"),
 }
 
 
@@ -208,6 +261,7 @@ def downsample(
     step = max(1, math.ceil(frame.height / max_points))
     aggregations = [
         (pl.col("_clock") if clock else pl.col("_minutes")).first().alias("x"),
+        pl.col("t_s").first(),
         pl.col("load").max(),
         pl.col("stalled_share").max(),
     ]
@@ -219,7 +273,7 @@ def downsample(
         .agg(aggregations)
         .drop("_bucket")
     )
-    floats = [c for c, t in rows.schema.items() if t.is_float() and c != "x"]
+    floats = [c for c, t in rows.schema.items() if t.is_float() and c not in ("x", "t_s")]
     return rows.with_columns(pl.col(floats).cast(pl.Float64).round_sig_figs(6))
 
 
@@ -237,6 +291,83 @@ def report_marks(events: pl.DataFrame, tz: str | None = None) -> pl.DataFrame:
     )
 
 
+def session_states(
+    timeline: pl.DataFrame, *, rpc_timeout_s: float, reconnect_cap_s: float
+) -> pl.DataFrame:
+    """Users by session state over time, (t_s, state, count), from a fluid run's timeline.
+
+    The fluid model keeps stalled sessions as one count, so the view estimates how many
+    of them retry by Little's law: a request is in flight at most `rpc_timeout_s` and a
+    retry waits at most `reconnect_cap_s`, so at most attempts/s times each. The rest
+    of the stalled sessions are stuck behind a locked node, buffering. An agent engine's
+    per-session sample can give the same frame (or one row per session, see `dots`).
+    """
+    _require(
+        timeline,
+        ["t_s", "users_connected", "users_stalled", "users_reconnecting", "users_offline",
+         "reconnect_attempts"],
+        "timeline",
+    )  # fmt: skip
+    stalled = pl.col("users_stalled").clip(0.0)
+    attempts = pl.col("reconnect_attempts").clip(0.0)
+    in_flight = pl.min_horizontal(stalled, attempts * rpc_timeout_s)
+    waiting = pl.min_horizontal(stalled - in_flight, attempts * reconnect_cap_s)
+    wide = timeline.select(
+        "t_s",
+        (pl.col("users_connected") - stalled).clip(0.0).alias("linked"),
+        (stalled - in_flight - waiting).clip(0.0).alias("stalled, buffering"),
+        waiting.alias("waiting to retry"),
+        in_flight.alias("request in flight"),
+        pl.col("users_reconnecting").clip(0.0).alias("reconnecting"),
+        pl.col("users_offline").clip(0.0).alias("crashed"),
+    )
+    return wide.unpivot(index="t_s", variable_name="state", value_name="count").sort(
+        "t_s", maintain_order=True
+    )
+
+
+def dots(sessions: pl.DataFrame, at: pl.DataFrame, n: int = DOTS) -> pl.DataFrame:
+    """The mechanism view's rows: per time `x` of `at` (t_s, x), each state's run of dots.
+
+    `sessions` has (t_s, state, count) or one row per sampled session (t_s, state,
+    session); each state gets its share of `n` dots as [start, end) in `SESSION_STATES`
+    order, so the dots of a state stay together as the herd moves.
+    """
+    if "count" not in sessions.columns:
+        _require(sessions, ["t_s", "state", "session"], "sessions")
+        sessions = sessions.group_by("t_s", "state").agg(pl.len().cast(pl.Float64).alias("count"))
+    _require(sessions, ["t_s", "state", "count"], "sessions")
+    unknown = set(sessions["state"].unique().to_list()) - set(SESSION_STATES)
+    if unknown:
+        raise ChartError(
+            f"sessions: unknown state(s) {', '.join(sorted(unknown))}; "
+            f"accepted: {', '.join(SESSION_STATES)}"
+        )
+    # numpy, not a polars join and window: the Lab does this on every slider move
+    times = at["t_s"].to_numpy()
+    rows = sessions.filter(pl.col("t_s").is_in(times))
+    col = np.searchsorted(times, rows["t_s"].to_numpy())
+    states = list(SESSION_STATES)
+    row = rows["state"].replace_strict(states, list(range(len(states))), return_dtype=pl.Int64)
+    grid = np.zeros((len(states), len(times)))
+    np.add.at(grid, (row.to_numpy(), col), np.clip(rows["count"].to_numpy(), 0.0, None))
+    total = grid.sum(axis=0)
+    share = np.divide(grid.cumsum(axis=0), total, out=np.zeros_like(grid), where=total > 0)
+    end = np.rint(share * n).astype(np.int64)
+    start = np.vstack([np.zeros((1, len(times)), dtype=np.int64), end[:-1]])
+    xs = at["x"].to_list()
+    keep = np.nonzero(end > start)
+    return pl.DataFrame(
+        {
+            "x": [xs[j] for j in keep[1]],
+            "state": [states[i] for i in keep[0]],
+            "start": start[keep],
+            "end": end[keep],
+        },
+        schema={"x": at.schema["x"], "state": pl.String, "start": pl.Int64, "end": pl.Int64},
+    ).sort("x", maintain_order=True)
+
+
 def chart_data(
     timeline: pl.DataFrame,
     *,
@@ -245,8 +376,10 @@ def chart_data(
     oom_gb: float | None = None,
     clock: bool = False,
     backdrop: dict[str, list[dict[str, Any]]] | None = None,
+    sessions: pl.DataFrame | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The named datasets the run panels draw: current run, ghost baseline, report marks, limits.
+    """The named datasets the panels draw: current run, ghost baseline, report marks, limits,
+    and with `sessions` (see `session_states`) the mechanism view's dots.
 
     `backdrop` is the "baseline" and "report" datasets of an earlier call with the same
     baseline, events, clock and run span: given, they are reused instead of rebuilt, since
@@ -256,12 +389,15 @@ def chart_data(
     if backdrop is None:
         backdrop = _backdrop(current, _time_zone(timeline), baseline, events, clock)
     limits = [{"oom_gb": float(oom_gb)}] if oom_gb is not None else []
-    return {
+    data = {
         "current": current.to_dicts(),
         "baseline": backdrop["baseline"],
         "report": backdrop["report"],
         "limits": limits,
     }
+    if sessions is not None:
+        data["sessions"] = dots(sessions, current).to_dicts()
+    return data
 
 
 def _backdrop(
@@ -294,8 +430,35 @@ def _x(clock: bool, *, title: bool) -> alt.X:
     return alt.X("x:Q", axis=alt.Axis(title="minutes since start" if title else None))
 
 
+#: The shared time cursor: the pointer's nearest sampled time, in every panel at once.
+CURSOR = "cursor"
+#: The moment the mechanism view shows when no time is hovered (the Lab's Play moves it).
+PIN = "pin"
+
+
+def _cursor() -> Any:
+    return alt.selection_point(
+        name=CURSOR, nearest=True, on="pointermove", clear="pointerout", fields=["x"],
+        empty=False,
+    )  # fmt: skip
+
+
+def _time_tip(clock: bool) -> alt.Tooltip:
+    if clock:
+        return alt.Tooltip("x:T", title="time (PDT)", format="%H:%M", formatType="utc")
+    return alt.Tooltip("x:Q", title="minute", format=".1f")
+
+
 def _panel(
-    name: str, *, clock: bool, last: bool, ghosted: bool, marks: bool, limits: bool
+    name: str,
+    *,
+    clock: bool,
+    last: bool,
+    ghosted: bool,
+    marks: bool,
+    limits: bool,
+    cursor: Any = None,
+    legends: bool = True,
 ) -> alt.LayerChart:
     spec = _PANELS[name]
     series = spec["series"]
@@ -305,57 +468,66 @@ def _panel(
     # SI prefixes read badly to learners where G means billion: write B instead.
     labels_expr = f"replace(format(datum.value, '{spec['yformat']}'), 'G', 'B')"
     y = alt.Y("value:Q", title=spec["unit"], axis=alt.Axis(labelExpr=labels_expr))
-    time_tip = (
-        alt.Tooltip("x:T", title="time", format="%H:%M", formatType="utc")
-        if clock
-        else alt.Tooltip("x:Q", title="minute", format=".1f")
-    )
+    # One legend per panel names everything drawn in it: its series, the grey ghost, the
+    # memory limit. (The report marks' kinds are named in the Lab's legend strip.)
+    domain, colors = list(labels), list(spec["colors"])
+    if ghosted:
+        domain.append(GHOST_LABEL)
+        colors.append(GHOST)
+    if name == "memory" and limits:
+        domain.append(OOM_LABEL)
+        colors.append("#000000")
+    color_scale = alt.Scale(domain=domain, range=colors)
+    legend = alt.Legend(
+        title=None, orient="bottom", direction="horizontal", columns=3, offset=6,
+        labelFontSize=11, labelLimit=0, symbolType="stroke", symbolStrokeWidth=2,
+        columnPadding=10,
+    )  # fmt: skip
+
+    def color(field: str, shown: bool = False) -> alt.Color:
+        # one layer draws the legend; it lists the whole shared domain
+        return alt.Color(field, scale=color_scale, legend=legend if shown and legends else None)
+
     ghost = (
         alt.Chart(alt.NamedData("baseline"))
         .transform_fold(list(series), as_=["key", "value"])
-        .mark_line(strokeDash=[4, 3], opacity=0.6, color=GHOST)
-        .encode(x=xt, y=y, detail="key:N")
+        .transform_calculate(series=f"'{GHOST_LABEL}'")
+        .mark_line(opacity=0.8, strokeDash=[4, 3], strokeWidth=1.5)
+        .encode(x=xt, y=y, detail="key:N", color=color("series:N"))
     )
     current = (
         alt.Chart(alt.NamedData("current"))
         .transform_fold(list(series), as_=["key", "value"])
         .transform_calculate(series=label_expr)
         .mark_line(strokeWidth=2)
-        .encode(
-            x=xt,
-            y=y,
-            color=alt.Color(
-                "series:N",
-                scale=alt.Scale(domain=labels, range=spec["colors"]),
-                legend=alt.Legend(title=None, orient="top", direction="horizontal", offset=4),
-            ),
-            tooltip=[time_tip, alt.Tooltip("series:N"), alt.Tooltip("value:Q", format=",.4~r")],
-        )
+        .encode(x=xt, y=y, color=color("series:N", shown=True))
     )
     aggregate, text = _HEADLINES[name]
+    # The headline sits on the title's line, right-aligned: above the plot, off the data.
     headline = (
         alt.Chart(alt.NamedData("current"))
         .transform_aggregate(aggregate)
         .transform_calculate(headline=text)
-        .mark_text(align="right", baseline="top", dx=-4, dy=4, fontSize=12, fontWeight="bold")
-        .encode(
-            x=alt.value(WIDTH),
-            y=alt.value(0),
-            text="headline:N",
-            description="headline:N",
-        )
-    )
+        .mark_text(align="right", baseline="bottom", dy=-6, fontSize=12, fontWeight="bold",
+                   x="width", y=0)
+        .encode(text="headline:N", description="headline:N")
+    )  # fmt: skip
     layers: list[alt.Chart] = [ghost, current, headline] if ghosted else [current, headline]
     if name == "memory" and limits:
         layers.append(
             alt.Chart(alt.NamedData("limits"))
-            .mark_rule(color="black", strokeDash=[2, 2])
-            .encode(y="oom_gb:Q", tooltip=[alt.Tooltip("oom_gb:Q", title="OOM at (GB)")])
+            .transform_calculate(series=f"'{OOM_LABEL}'")
+            .mark_rule(strokeDash=[2, 2])
+            .encode(
+                y="oom_gb:Q",
+                color=color("series:N"),
+                tooltip=[alt.Tooltip("oom_gb:Q", title="out of memory at (GB)")],
+            )
         )
     if marks:
         layers.append(
             alt.Chart(alt.NamedData("report"))
-            .mark_rule(opacity=0.45, strokeWidth=1)
+            .mark_rule(opacity=0.8, strokeWidth=1.2, strokeDash=[1, 2])
             .encode(
                 x=xt,
                 color=alt.Color(
@@ -365,11 +537,13 @@ def _panel(
                 ),
                 tooltip=[
                     alt.Tooltip("clock:N", title="report time (PDT)"),
-                    alt.Tooltip("kind:N"),
+                    alt.Tooltip("kind:N", title="report event"),
                     alt.Tooltip("text:N"),
                 ],
             )
         )
+    if cursor is not None:
+        layers += _cursor_layers(name, xt, clock, cursor)
     return (
         alt.layer(*layers)
         .properties(
@@ -381,24 +555,141 @@ def _panel(
     )
 
 
+def marks_legend_html(kinds: Sequence[str] | None = None) -> str:
+    """The report marks' legend, as HTML beside the charts: one dotted swatch per kind."""
+    items = "".join(
+        f'<span class="il-kind" title="report events of kind {k}">'
+        f'<span style="display:inline-block;width:14px;border-top:2px dotted {c};'
+        f'margin:0 3px 3px 8px"></span>{k}</span>'
+        for k, c in _KIND_COLORS.items()
+        if kinds is None or k in kinds
+    )
+    return (
+        '<div class="il-marks-legend" style="font:11px sans-serif;color:#444">'
+        f"<b>report events</b> (dotted lines; hover one for its text):{items}</div>"
+    )
+
+
+def _cursor_layers(name: str, xt: alt.X, clock: bool, cursor: Any) -> list[alt.Chart]:
+    """Hover: a rule at the nearest sampled time, each series' value there, all in a tooltip."""
+    spec = _PANELS[name]
+    series = spec["series"]
+    fmt_value = f"replace(format(datum.value, '{spec['yformat'].replace('~s', '.3~s')}'), 'G', 'B')"
+    label_expr = " : ".join(f"datum.key == '{k}' ? '{v}'" for k, v in series.items()) + " : ''"
+    base = alt.Chart(alt.NamedData("current"))
+    # invisible points along the axis: the pointer selects the nearest sampled time
+    catcher = base.mark_point(opacity=0).encode(x=xt, y=alt.value(0)).add_params(cursor)
+    tips = [_time_tip(clock)] + [
+        alt.Tooltip(f"{k}:Q", title=v, format=",.4~r") for k, v in series.items()
+    ]
+    rule = (
+        base.transform_filter(cursor)
+        .mark_rule(color="#555", strokeWidth=1)
+        .encode(x=xt, tooltip=tips)
+    )
+    points = (
+        base.transform_filter(cursor)
+        .transform_fold(list(series), as_=["key", "value"])
+        .transform_calculate(series=label_expr, label=fmt_value)
+    )
+    y = alt.Y("value:Q")
+    dots_ = points.mark_point(filled=True, size=30, color="#333").encode(x=xt, y=y)
+    text = points.mark_text(align="left", dx=5, dy=-5, fontSize=11, color="#222").encode(
+        x=xt, y=y, text="label:N"
+    )
+    return [catcher, rule, dots_, text]
+
+
+def _mechanism(clock: bool, cursor: Any, pin: Any) -> alt.LayerChart:
+    """The herd itself: each dot 1% of the users, coloured by state, at the cursor or `pin`."""
+    states = list(SESSION_STATES)
+    shown = (
+        f"length(data('{CURSOR}_store')) ? datum.x == +data('{CURSOR}_store')[0].values[0]"
+        f" : datum.x == {PIN}"
+    )
+    base = alt.Chart(alt.NamedData("sessions")).transform_filter(shown)
+    dots_ = (
+        base.transform_calculate(dot="sequence(datum.start, datum.end)")
+        .transform_flatten(["dot"])
+        .transform_calculate(
+            col=f"datum.dot % {DOT_COLUMNS}", row=f"floor(datum.dot / {DOT_COLUMNS})"
+        )
+        .mark_circle(size=95, opacity=0.9)
+        .encode(
+            x=alt.X("col:O", axis=None),
+            y=alt.Y("row:O", axis=None),
+            color=alt.Color(
+                "state:N",
+                scale=alt.Scale(domain=states, range=[c for c, _ in SESSION_STATES.values()]),
+                legend=alt.Legend(title=None, orient="bottom", direction="horizontal",
+                                  columns=3, labelFontSize=11, symbolSize=60, offset=6),
+            ),
+            tooltip=[alt.Tooltip("state:N")],
+        )
+    )  # fmt: skip
+    when = (
+        "utcFormat(datum.at, '%H:%M')" if clock else "'minute ' + format(datum.at, '.1f')"
+    )
+    stamp = (
+        base.transform_aggregate(at="max(x)")
+        .transform_calculate(stamp=f"'at ' + {when}")
+        .mark_text(align="right", baseline="bottom", dy=-6, fontSize=12, fontWeight="bold",
+                   x="width", y=0)
+        .encode(text="stamp:N")
+    )  # fmt: skip
+    return (
+        alt.layer(dots_, stamp)
+        .add_params(pin)
+        .properties(
+            title=alt.Title("Sessions (each dot 1% of users)", anchor="start", fontSize=13),
+            width=WIDTH,
+            height=PANEL_HEIGHT,
+        )
+    )
+
+
 def _compose(
-    panels: Sequence[str], datasets: dict[str, list[dict[str, Any]]], clock: bool
-) -> alt.VConcatChart | alt.LayerChart:
-    shown = {k: bool(v) for k, v in datasets.items()}
+    panels: Sequence[str],
+    shown: dict[str, bool],
+    clock: bool,
+    pin: float = 0.0,
+) -> alt.ConcatChart | alt.LayerChart:
+    """The panels' layout, without data: it depends only on which datasets are non-empty."""
+    cursor = _cursor() if len(panels) > 1 or shown.get("sessions") else None
     charts = [
         _panel(
             p,
             clock=clock,
-            last=i == len(panels) - 1,
+            last=True,
             ghosted=shown["baseline"],
             marks=shown["report"],
             limits=shown["limits"],
+            cursor=cursor,
+            legends=True,
         )
         for i, p in enumerate(panels)
     ]
-    top = charts[0] if len(charts) == 1 else alt.vconcat(*charts, spacing=14)
-    top = top.resolve_scale(color="independent", x="shared") if len(charts) > 1 else top
-    return top.properties(datasets=datasets).configure_view(stroke=None)
+    if shown.get("sessions"):
+        charts.append(_mechanism(clock, cursor, alt.param(name=PIN, value=pin)))
+    if len(charts) == 1:
+        return charts[0].configure_view(stroke=None)
+    top = alt.concat(*charts, columns=1).resolve_scale(color="independent")
+    meta = {"fitExtra": PANEL_EXTRA, "fitMin": 360, "fitGap": 24, "fitColumns": 2}
+    return top.properties(usermeta=meta).configure_view(stroke=None)
+
+
+def layout_spec(
+    panels: Sequence[str], shown: dict[str, bool], *, clock: bool, pin: float = 0.0
+) -> dict[str, Any]:
+    """The Vega-Lite spec of `_compose` as a dict, without datasets: the Lab caches it per
+    layout, since building it through altair costs far more than the data it draws."""
+    return _compose(panels, shown, clock, pin).to_dict(validate=False)
+
+
+def _with_data(chart: Any, datasets: dict[str, list[dict[str, Any]]]) -> Any:
+    # Assigned, not passed to .properties(), which validates every row against the schema.
+    chart.datasets = datasets
+    return chart
 
 
 def dashboard(
@@ -409,19 +700,27 @@ def dashboard(
     oom_gb: float | None = None,
     clock: bool = False,
     panels: Sequence[str] = ("memory", "presence", "users", "events"),
-) -> alt.VConcatChart:
-    """The Lab's four run panels stacked on one shared time axis.
+    sessions: pl.DataFrame | None = None,
+    pin: float | None = None,
+) -> alt.ConcatChart:
+    """The Lab's run panels in a grid on one shared time axis, with a shared time cursor.
 
     `baseline` is drawn as a grey dashed ghost; with `clock` the axis is the
     wall-clock time of the timeline's zone and `events` (the parsed report)
-    appear as rules with their text in a tooltip.
+    appear as dotted rules with their text in a tooltip. `sessions` (see
+    `session_states`) adds the mechanism view, showing the hovered time or `pin`.
+    The grid is one column here; the browser lays it out in two where there is room.
     """
     unknown = [p for p in panels if p not in _PANELS]
     if unknown or not panels:
         accepted = ", ".join(_PANELS)
         raise ChartError(f"panels: unknown {unknown or 'empty list'}; accepted: {accepted}")
-    data = chart_data(timeline, baseline=baseline, events=events, oom_gb=oom_gb, clock=clock)
-    return _compose(panels, data, clock)
+    data = chart_data(
+        timeline, baseline=baseline, events=events, oom_gb=oom_gb, clock=clock, sessions=sessions
+    )
+    shown = {k: bool(v) for k, v in data.items()}
+    first = data["current"][0]["x"]
+    return _with_data(_compose(panels, shown, clock, first if pin is None else pin), data)
 
 
 def _single(name: str):
@@ -434,7 +733,7 @@ def _single(name: str):
         clock: bool = False,
     ) -> alt.LayerChart:
         data = chart_data(timeline, baseline=baseline, events=events, oom_gb=oom_gb, clock=clock)
-        return _compose([name], data, clock)
+        return _with_data(_compose([name], {k: bool(v) for k, v in data.items()}, clock), data)
 
     build.__name__ = f"{name}_chart"
     build.__doc__ = f"{_PANELS[name]['title']} of one run (grey dashed: `baseline`)."
@@ -568,3 +867,47 @@ def timeline_chart(events: pl.DataFrame) -> alt.LayerChart:
 
 
 offline_in_kernel()
+
+
+def first_wave_chart(shapes: pl.DataFrame) -> alt.FacetChart:
+    """Link requests per second in the first minute, one small panel per jitter, each with its
+    own y scale: the no-jitter spike would otherwise flatten the other three curves."""
+    _require(shapes, ["t_s", "reconnect_attempts", "jitter"], "first_wave_chart")
+    jitters = shapes["jitter"].unique(maintain_order=True).to_list()
+    return (
+        alt.Chart(alt.Data(values=shapes.to_dicts()))
+        .mark_area(interpolate="step-after", opacity=0.75)
+        .encode(
+            x=alt.X("t_s:Q", title="seconds after the fault"),
+            y=alt.Y("reconnect_attempts:Q", title="requests/s",
+                    axis=alt.Axis(labelExpr=fmt.vega_count("datum.value"), tickCount=3)),
+            color=alt.Color("jitter:N", scale=alt.Scale(domain=jitters), legend=None),
+            tooltip=["jitter:N", "t_s:Q", alt.Tooltip("reconnect_attempts:Q", format=",.0f")],
+        )
+        .properties(width=WIDTH - 60, height=70)
+        .facet(row=alt.Row("jitter:N", sort=jitters, title=None,
+                           header=alt.Header(labelAngle=0, labelAlign="left")),
+               title="The first wave of retries (each panel has its own scale)")
+        .resolve_scale(y="independent")
+    )
+
+
+def buffer_tradeoff_chart(table: pl.DataFrame) -> alt.FacetChart:
+    """Crashes, events lost in crashes and events dropped on purpose for each buffer limit
+    (`buffer_limit` labels in row order, `what`, `value`): one panel per measure, own scale."""
+    _require(table, ["buffer_limit", "what", "value"], "buffer_tradeoff_chart")
+    order = table["buffer_limit"].unique(maintain_order=True).to_list()
+    return (
+        alt.Chart(alt.Data(values=table.to_dicts()))
+        .mark_bar()
+        .encode(
+            y=alt.Y("buffer_limit:N", sort=order, title="buffer_limit"),
+            x=alt.X("value:Q", title=None,
+                    axis=alt.Axis(labelExpr=fmt.vega_count("datum.value"), tickCount=3)),
+            color=alt.Color("what:N", legend=None),
+            tooltip=["buffer_limit:N", "what:N", alt.Tooltip("value:Q", format=",.0f")],
+        )
+        .properties(width=150, height=alt.Step(20))
+        .facet(column=alt.Column("what:N", title=None), title="The buffer-limit trade-off")
+        .resolve_scale(x="independent")
+    )

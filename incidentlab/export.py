@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +20,11 @@ from incidentlab.errors import IncidentlabError
 BASELINE = "march-2017"
 REPLAY = "march-2017-replay"
 
-_BUNDLE: str | None = None
-
-
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one script that defines window.vegaEmbed (no CDN)."""
-    global _BUNDLE
-    if _BUNDLE is None:
-        import vl_convert as vlc
-        from altair.utils._importers import vl_version_for_vl_convert
+    """Vega, Vega-Lite, vega-embed and the grid fit as one script (see incidentlab.livechart)."""
+    from incidentlab.livechart import vega_bundle as bundle
 
-        _BUNDLE = vlc.javascript_bundle(vl_version=vl_version_for_vl_convert())
-    return _BUNDLE
+    return bundle()
 
 
 # ---------------------------------------------------------------- outcome cards
@@ -65,25 +59,70 @@ def outcome_cards(outcome: Any, horizon_s: float) -> dict[str, str]:
     }
 
 
+def _scores(outcome: Any) -> dict[str, tuple[float, ...]]:
+    """Per card, a key where higher is better: how cards say better or worse than 2017."""
+    o = outcome
+    return {
+        "first_oom": (math.inf if o.first_oom_s is None else o.first_oom_s,),
+        "crashes": (-o.oom_crashes,),
+        "lost": (-(o.events_lost + o.events_dropped), -o.events_lost),
+        "recovered": (
+            float(o.recovered),
+            -(o.time_to_recover_s if o.time_to_recover_s is not None else math.inf),
+        ),
+        "stalled": (-round(o.peak_stalled_fraction, 2),),
+    }
+
+
+def compare_cards(outcome: Any, reference: Any) -> dict[str, str]:
+    """Per card: "better", "worse" or "same" than `reference` (the 2017 run)."""
+    now, then = _scores(outcome), _scores(reference)
+    return {
+        k: "better" if now[k] > then[k] else "worse" if now[k] < then[k] else "same"
+        for k in now
+    }
+
+
 CARDS_CSS = """
-.il-cards { display: flex; gap: 8px; flex-wrap: nowrap; margin: 4px 0 6px 0; }
-.il-card { border: 1px solid #ccc; border-radius: 6px; padding: 4px 8px; flex: 1 1 0;
-           min-width: 0; background: #fafafa; font-family: sans-serif; }
+.il-cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(165px, 1fr));
+            gap: 6px; margin: 4px 0 6px 0; }
+.il-card { border: 1px solid #ccc; border-radius: 6px; padding: 3px 8px; min-width: 0;
+           background: #fafafa; font-family: sans-serif; min-height: 52px; }
 .il-card .il-title { font-size: 11px; color: #555; line-height: 1.3; }
-.il-card .il-value { font-size: 15px; font-weight: bold; line-height: 1.3; }
+.il-card .il-now { line-height: 1.3; }
+.il-card .il-value { font-size: 14px; font-weight: bold; }
+.il-card .il-was { font-size: 12px; color: #777; }
+.il-card.il-better { border-color: #2e7d32; background: #f1f8f1; }
+.il-card.il-better .il-value { color: #1b5e20; }
+.il-card.il-worse { border-color: #c62828; background: #fdf1f1; }
+.il-card.il-worse .il-value { color: #b71c1c; }
 .il-words { font-family: sans-serif; font-size: 13px; line-height: 1.4; color: #333;
-            max-width: 760px; }
+            max-width: 900px; }
 .il-error { color: #b00020; font-family: sans-serif; white-space: pre-wrap; }
 """
 
 
-def cards_html(outcome: Any, horizon_s: float) -> str:
-    """The outcome cards and the model's own sentences, as an HTML fragment."""
+def cards_html(outcome: Any, horizon_s: float, reference: Any = None) -> str:
+    """The outcome cards and the model's own sentences, as an HTML fragment.
+
+    With `reference` (the 2017 run's Outcome) a card whose value differs shows the
+    2017 value first ("78 → 0") and is coloured better or worse.
+    """
+    cards = outcome_cards(outcome, horizon_s)
+    was = outcome_cards(reference, horizon_s) if reference is not None else cards
+    verdict = compare_cards(outcome, reference) if reference is not None else {}
     parts = ['<div class="il-cards">']
-    for key, value in outcome_cards(outcome, horizon_s).items():
+    for key, value in cards.items():
+        state = verdict.get(key, "same") if was[key] != value else "same"
+        before = (
+            f'<span class="il-was" title="March 2017">{html.escape(was[key])} →</span> '
+            if state != "same"
+            else ""
+        )
         parts.append(
-            f'<div class="il-card" data-card="{key}"><div class="il-title">'
-            f'{CARD_TITLES[key]}</div><div class="il-value">{html.escape(value)}</div></div>'
+            f'<div class="il-card il-{state}" data-card="{key}" data-vs-2017="{state}">'
+            f'<div class="il-title">{CARD_TITLES[key]}</div><div class="il-now">{before}'
+            f'<span class="il-value">{html.escape(value)}</span></div></div>'
         )
     parts.append('</div><div class="il-words">')
     parts.append(html.escape(" ".join(outcome.sentences())))
@@ -127,7 +166,8 @@ def report_html(scenario: Any, *, preset: str = BASELINE) -> str:
     params = scenario.params
     clock = preset == REPLAY
     reference = presets[REPLAY if clock else BASELINE]
-    ghost = None if reference == scenario else simulate(reference).timeline
+    ghost_run = None if reference == scenario else simulate(reference)
+    ghost = ghost_run.timeline if ghost_run is not None else None
     events = None
     if clock:
         from incidentlab.reports import load_report
@@ -135,7 +175,16 @@ def report_html(scenario: Any, *, preset: str = BASELINE) -> str:
         events = load_report()
     specs = {
         "run": charts.dashboard(
-            run.timeline, baseline=ghost, events=events, oom_gb=params.node_memory_gb, clock=clock
+            run.timeline,
+            baseline=ghost,
+            events=events,
+            oom_gb=params.node_memory_gb,
+            clock=clock,
+            sessions=charts.session_states(
+                run.timeline,
+                rpc_timeout_s=params.rpc_timeout_s,
+                reconnect_cap_s=params.reconnect_cap_s,
+            ),
         ).to_dict()
     }
     if events is not None:
@@ -161,7 +210,8 @@ def report_html(scenario: Any, *, preset: str = BASELINE) -> str:
 <meta charset="utf-8">
 <title>{html.escape(title)}</title>
 <style>
-body {{ font-family: sans-serif; margin: 24px; max-width: 1000px; color: #222; }}
+body {{ font-family: sans-serif; margin: 24px; color: #222; }}
+.il-prose {{ max-width: 1000px; }}
 h1 {{ font-size: 22px; margin-bottom: 4px; }}
 .il-sub {{ color: #555; margin-top: 0; }}
 table {{ border-collapse: collapse; font-size: 12px; }}
@@ -178,8 +228,10 @@ tr.il-changed td {{ background: #fff4d6; font-weight: bold; }}
 <h1>{html.escape(title)}</h1>
 <p class="il-sub">{html.escape(scenario.description or "")}</p>
 <p>Changed knobs: <code>{html.escape(changes)}</code></p>
-{cards_html(run.outcome, params.horizon_s)}
-<p class="il-sub">{ghost_note}</p>
+{cards_html(run.outcome, params.horizon_s, ghost_run.outcome if ghost_run else None)}
+<p class="il-sub">{ghost_note} Hover a panel: every panel shows its values at that time,
+and the dots show the users' sessions then.</p>
+{charts.marks_legend_html() if events is not None else ""}
 {chart_divs}
 <details open><summary>All knobs (highlighted: changed from <code>{preset}</code>)</summary>
 <table><tr><th>knob</th><th>value</th><th>{preset}</th><th>meaning</th></tr>
@@ -189,11 +241,24 @@ tr.il-changed td {{ background: #fff4d6; font-weight: bold; }}
 this file: it opens with no network.</p>
 <script type="text/javascript">
 const specs = {_script_json(specs)};
-for (const [name, spec] of Object.entries(specs)) {{
-  vegaEmbed("#chart-" + name, spec, {{ renderer: "svg", actions: false }}).catch((error) => {{
-    document.getElementById("chart-" + name).textContent = "Chart error: " + error.message;
-  }});
-}}
+// The panels take the page's width: two columns where there is room (see fitSpec).
+const draw = () => {{
+  for (const [name, spec] of Object.entries(specs)) {{
+    const box = document.getElementById("chart-" + name);
+    vegaEmbed(box, fitSpec(spec, box.getBoundingClientRect().width),
+              {{ renderer: "svg", actions: false }}).catch((error) => {{
+      box.textContent = "Chart error: " + error.message;
+    }});
+  }}
+}};
+draw();
+let drawnWidth = window.innerWidth, timer = null;
+window.addEventListener("resize", () => {{
+  clearTimeout(timer);
+  timer = setTimeout(() => {{
+    if (Math.abs(window.innerWidth - drawnWidth) > 16) {{ drawnWidth = window.innerWidth; draw(); }}
+  }}, 200);
+}});
 </script>
 </body>
 </html>

@@ -1,29 +1,34 @@
 """The Lab: widgets wired to `simulate` and to the chart builders, nothing else.
 
 `Lab()` shows controls for the knobs of the March 2017 incident, outcome cards
-in plain words and the run panels with a grey ghost of what happened. Moving a
-control re-runs the model and swaps the new numbers into the drawn chart.
+that set the current run beside 2017's, the run panels with a grey ghost of what
+happened, a shared time cursor, the sessions themselves as dots, and optional
+guided steps (`Lab(steps=[Step(...)])`). Moving a control re-runs the model and
+swaps the new numbers into the drawn chart (incidentlab.livechart).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import html
 import math
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import anywidget
 import ipywidgets as widgets
-import traitlets
 
-from incidentlab import charts
+from incidentlab import charts, fmt
 from incidentlab.errors import IncidentlabError, ParamError
 from incidentlab.export import CARDS_CSS, cards_html
+from incidentlab.livechart import LiveChart
+
+__all__ = ["CONTROLS", "Lab", "Latest", "LiveChart", "Step"]
 
 BASELINE = "march-2017"
 REPLAY = "march-2017-replay"
@@ -35,105 +40,14 @@ PRESET_BUTTONS = {
 #: Seconds the Lab waits after a control moves before it runs: drags coalesce, the last wins.
 THROTTLE_S = 0.03
 NONE = "<none>"  # a slider's value standing for its knob's None ("unbounded", "unlimited", ...)
-
-# ---------------------------------------------------------------- the live chart view
-
-_JS = r"""
-async function render({ model, el }) {
-  const box = document.createElement("div");
-  box.className = "incidentlab-chart";
-  el.appendChild(box);
-  let view = null;
-  let queue = Promise.resolve();
-  const done = (revision) => { box.dataset.revision = String(revision); };
-  const embed = async () => {
-    if (view) { view.finalize(); view = null; }
-    const spec = structuredClone(model.get("spec"));
-    if (!spec || !Object.keys(spec).length) { box.replaceChildren(); return; }
-    try {
-      const result = await vegaEmbed(box, spec, { renderer: "svg", actions: false });
-      view = result.view;
-      done(model.get("spec_revision"));
-    } catch (error) {
-      box.textContent = "Chart error: " + error.message;
-    }
-  };
-  const update = async () => {
-    const message = model.get("data");
-    if (!view || !message || !message.datasets) { return; }
-    for (const [name, values] of Object.entries(message.datasets)) {
-      view.data(name, values);
-    }
-    await view.runAsync();
-    done(message.revision);
-  };
-  // One chain: an update never races the embed it depends on.
-  const later = (step) => { queue = queue.then(step, step); return queue; };
-  model.on("change:spec", () => later(embed));
-  model.on("change:data", () => later(update));
-  await later(embed);
-  return () => { if (view) { view.finalize(); } };
-}
-export default { render };
-"""
-
-_BUNDLE: str | None = None
-
-
-def _bundle() -> str:
-    """The chart view's JavaScript with Vega, Vega-Lite and vega-embed inlined: no CDN."""
-    global _BUNDLE
-    if _BUNDLE is None:
-        import vl_convert as vlc
-        from altair.utils._importers import vl_version_for_vl_convert
-
-        _BUNDLE = vlc.javascript_bundle(_JS, vl_version=vl_version_for_vl_convert())
-    return _BUNDLE
-
-
-class LiveChart(anywidget.AnyWidget):
-    """A Vega-Lite view that is drawn once and then fed new rows for its named datasets.
-
-    `show(chart)` (re)draws when the layout changes; `update(datasets)` sends only
-    the datasets that changed, and the browser swaps them into the existing view.
-    """
-
-    _esm = ""
-    spec = traitlets.Dict().tag(sync=True)
-    spec_revision = traitlets.Int(0).tag(sync=True)
-    data = traitlets.Dict().tag(sync=True)
-
-    def __init__(self, **kwargs: Any) -> None:
-        if not type(self)._esm:
-            type(self)._esm = _bundle()
-        super().__init__(**kwargs)
-        self.revision = 0
-        self._layout: dict[str, Any] | None = None
-        self._sent: dict[str, list[dict[str, Any]]] = {}
-
-    def show(self, chart: Any) -> None:
-        """Draw `chart`, or only update its data when its layout is the one already drawn."""
-        spec = chart.to_dict(validate=False)
-        datasets = spec.pop("datasets", {})
-        if spec == self._layout:
-            self.update(datasets)
-            return
-        self._layout = spec
-        self._sent = dict(datasets)
-        self.revision += 1
-        with self.hold_sync():
-            self.spec_revision = self.revision
-            self.spec = {**spec, "datasets": datasets}
-
-    def update(self, datasets: dict[str, list[dict[str, Any]]]) -> None:
-        """Send the datasets that differ from what the browser holds."""
-        changed = {k: v for k, v in datasets.items() if self._sent.get(k) != v}
-        if not changed:
-            return
-        self._sent.update(changed)
-        self.revision += 1
-        self.data = {"revision": self.revision, "datasets": changed}
-
+PANELS = ("memory", "presence", "users", "events")
+CONTROL_WIDTH = "340px"
+LABEL_WIDTH = "150px"
+#: Base/cap pairs the controls keep valid (cap >= base) by moving the other one.
+TIED = (
+    ("reconnect_base_s", "reconnect_cap_s"),
+    ("client_reconnect_base_s", "client_reconnect_cap_s"),
+)
 
 # ---------------------------------------------------------------- throttling
 
@@ -188,6 +102,9 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 # ---------------------------------------------------------------- controls
 
 
+# ---------------------------------------------------------------- controls
+
+
 def _steps(lo: float, hi: float) -> tuple[float, ...]:
     """1-2-5 values from lo to hi: a log-scale slider whose every stop reads as a round number."""
     out, decade = [], 10.0 ** math.floor(math.log10(lo))
@@ -195,6 +112,30 @@ def _steps(lo: float, hi: float) -> tuple[float, ...]:
         out += [m * decade for m in (1, 2, 5) if lo <= m * decade <= hi]
         decade *= 10
     return tuple(out)
+
+
+def oom_boundary_events(params: Any) -> float:
+    """Events each stalled session can buffer before the busiest session node runs out of memory.
+
+    From the knobs as the model uses them: the busiest node holds (1 + spread) times the
+    mean share of sessions, one presence node in `presence_nodes` stalls its share of them,
+    and the memory left after the idle sessions fills with buffered events.
+    """
+    per_node = params.users / params.session_nodes * (1 + params.session_load_spread)
+    stalled = per_node / params.presence_nodes
+    free_kb = params.node_memory_gb * 1e6 - per_node * params.session_base_kb
+    return max(free_kb, 0.0) / max(stalled * params.event_kb, 1e-12)
+
+
+def buffer_steps(params: Any) -> tuple[float, ...]:
+    """The buffer-limit slider: 1-2-5 stops from a few events to 10x past the OOM boundary.
+
+    Below the boundary a limit decides how much is dropped; far above it, every limit
+    gives the unbounded result, so the slider stops there (then "unbounded").
+    """
+    target = max(10.0, 10 * oom_boundary_events(params))
+    top = next(v for v in _steps(1, target * 10) if v >= target)
+    return _steps(2, top)
 
 
 @dataclass(frozen=True)
@@ -210,11 +151,11 @@ class Control:
     incident: str = ""  # what the knob meant on 2017-03-20, for the tooltip
 
 
-# Units are in the knob names; these say them in words. A tooltip is Params' own doc of the
-# knob plus what the knob meant in the incident.
+# Units are in the knob names; these say them in words. A tooltip says what the knob does
+# (Params' own doc), what it was on 2017-03-20 (the march-2017 preset) and what that meant.
 CONTROLS: tuple[Control, ...] = (
-    Control("buffer_limit", "Buffer limit", "events/session", _steps(10, 1e7), "unbounded",
-            incident="2017 had none: stalled sessions buffered until their node ran out of memory"),
+    Control("buffer_limit", "Buffer limit", "events", (), "unbounded",
+            incident="stalled sessions buffered until their node ran out of memory"),
     Control("buffer_policy", "Buffer policy",
             incident="drop-oldest trades crashes for lost events; disconnect sends clients away"),
     Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 60),
@@ -223,7 +164,7 @@ CONTROLS: tuple[Control, ...] = (
             incident="a short cap keeps the herd hammering the remaining presence nodes"),
     Control("reconnect_jitter", "Backoff jitter",
             incident="without jitter the retries arrive in synchronised waves"),
-    Control("inflight_limit", "In-flight limit", "requests/node", _steps(1, 1e5), "none",
+    Control("inflight_limit", "In-flight limit", "per node", _steps(1, 1e5), "none",
             incident="an action item of the report: a hard limit on in-flight presence calls"),
     Control("fast_fail", "Fast-fail",
             incident="an action item of the report: keep delivering events without presence"),
@@ -235,14 +176,14 @@ CONTROLS: tuple[Control, ...] = (
             advanced=True, incident="the longest a client waits between reconnects"),
     Control("client_reconnect_jitter", "Client jitter",
             advanced=True, incident="spreads millions of client reconnects over time"),
-    Control("connect_rate_limit", "Admission limit", "connections/s", _steps(100, 1e6),
+    Control("connect_rate_limit", "Admissions", "per s", _steps(100, 1e6),
             "unlimited", advanced=True,
             incident="the 13:35 API patches limited connections for the full reboot"),
-    Control("presence_capacity", "Presence capacity", "ops/s/node", _steps(1e3, 1e6),
+    Control("presence_capacity", "Presence capacity", "ops/s", _steps(1e3, 1e6),
             advanced=True, incident="the herd asked the remaining nodes for many times this"),
-    Control("users", "Users", "users", _steps(1e4, 5e7), advanced=True,
+    Control("users", "Users", "count", _steps(1e4, 5e7), advanced=True,
             incident="the report says 'millions of concurrent Discord users'"),
-    Control("event_rate", "Event rate", "events/s/session", _steps(0.1, 100), advanced=True,
+    Control("event_rate", "Event rate", "per s", _steps(0.1, 100), advanced=True,
             incident="how fast the buffers of stalled sessions fill"),
 )  # fmt: skip
 
@@ -250,10 +191,11 @@ _CONTROL = {c.knob: c for c in CONTROLS}
 
 
 def _label(value: Any) -> str:
+    """A slider readout that fits: '5M', '20k', '1,000', '0.05'."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int):
-        return f"{value:,}"
+        return fmt.count_short(value) if value >= 10_000 else f"{value:,}"
     return f"{value:g}"
 
 
@@ -263,44 +205,59 @@ def _field(knob: str) -> dataclasses.Field:
     return {f.name: f for f in dataclasses.fields(Params)}[knob]
 
 
-def _make_widget(control: Control) -> widgets.Widget:
+def _value_words(control: Control, value: Any) -> str:
+    if value is None:
+        return control.none_label or "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int | float):
+        return f"{_label(value)} {control.unit}".strip()
+    return str(value)
+
+
+def tooltip(control: Control, in_2017: Any) -> str:
+    """What the control does, and what it was on 2017-03-20 (`in_2017`) and meant then."""
+    doc = _field(control.knob).metadata.get("doc", "")
+    return (
+        f"{control.label}: {doc}. On 2017-03-20 it was {_value_words(control, in_2017)}: "
+        f"{control.incident}."
+    )
+
+
+def _make_widget(control: Control, in_2017: Any, steps: tuple[float, ...] = ()) -> widgets.Widget:
     field = _field(control.knob)
     meta = field.metadata
-    tooltip = f"{control.knob}: {meta.get('doc', '')}. In the incident: {control.incident}."
+    tip = tooltip(control, in_2017)
     description = f"{control.label} ({control.unit})" if control.unit else control.label
-    style = {"description_width": "195px"}
-    layout = widgets.Layout(width="395px")
+    style = {"description_width": LABEL_WIDTH}
+    layout = widgets.Layout(width=CONTROL_WIDTH)
     if isinstance(field.default, bool):
         return widgets.Checkbox(
-            value=field.default,
-            description=description,
-            tooltip=tooltip,
-            indent=False,
+            value=field.default, description=description, tooltip=tip, indent=False,
             layout=layout,
-        )
+        )  # fmt: skip
     if meta.get("choices"):
         return widgets.Dropdown(
-            options=list(meta["choices"]),
-            value=field.default,
-            description=description,
-            tooltip=tooltip,
-            style=style,
-            layout=layout,
-        )
-    options = [(_label(v), v) for v in control.steps]
-    if control.none_label:
-        options.append((control.none_label, NONE))
+            options=list(meta["choices"]), value=field.default, description=description,
+            tooltip=tip, style=style, layout=layout,
+        )  # fmt: skip
     slider = widgets.SelectionSlider(
-        options=options,
-        value=options[0][1],
+        options=_options(control, steps or control.steps),
         description=description,
-        tooltip=tooltip,
+        tooltip=tip,
         continuous_update=True,
         style=style,
         layout=layout,
     )
     _set_widget(slider, control, field.default)
     return slider
+
+
+def _options(control: Control, steps: Sequence[float]) -> list[tuple[str, Any]]:
+    options: list[tuple[str, Any]] = [(_label(v), v) for v in steps]
+    if control.none_label:
+        options.append((control.none_label, NONE))
+    return options
 
 
 def _set_widget(widget: widgets.Widget, control: Control, value: Any) -> None:
@@ -312,11 +269,8 @@ def _set_widget(widget: widgets.Widget, control: Control, value: Any) -> None:
     values = [v for _, v in widget.options]
     if target not in values:
         numbers = sorted({*(v for v in values if v != NONE), target})
-        options = [(_label(v), v) for v in numbers]
-        if control.none_label:
-            options.append((control.none_label, NONE))
         with widget.hold_trait_notifications():
-            widget.options = options
+            widget.options = _options(control, numbers)
     widget.value = target
 
 
@@ -325,9 +279,51 @@ def _read_widget(widget: widgets.Widget) -> Any:
     return None if isinstance(widget, widgets.SelectionSlider) and value == NONE else value
 
 
+def _stops(widget: widgets.SelectionSlider) -> list[float]:
+    return [v for _, v in widget.options if v != NONE]
+
+
+# ---------------------------------------------------------------- guided steps
+
+
+@dataclass(frozen=True)
+class Step:
+    """One task beside the controls: `text`, ticked while `when(params, outcome)` holds.
+
+    A Step without `when` is a prompt ("Predict: ...") and is never ticked. `when` is
+    called after every run with the Lab's `Params` and the run's `Outcome`.
+    """
+
+    text: str
+    when: Callable[[Any, Any], bool] | None = None
+
+    def holds(self, params: Any, outcome: Any) -> bool | None:
+        """True/False for a task (False too if `when` raises), None for a prompt."""
+        if self.when is None:
+            return None
+        try:
+            return bool(self.when(params, outcome))
+        except Exception:  # a learner's lambda must not break the Lab
+            return False
+
+
+def steps_html(steps: Sequence[Step], ticks: Sequence[bool | None]) -> str:
+    """The steps as a short list: a tick for a task that holds, a box for one that does not."""
+    items = []
+    for number, (step, tick) in enumerate(zip(steps, ticks, strict=True), 1):
+        state = "prompt" if tick is None else ("done" if tick else "todo")
+        mark = {"prompt": "?", "done": "\u2713", "todo": "\u2610"}[state]
+        items.append(
+            f'<li class="il-step il-step-{state}" data-step="{number}" data-state="{state}">'
+            f'<span class="il-step-mark">{mark}</span> {html.escape(step.text)}</li>'
+        )
+    return f'<ol class="il-steps">{"".join(items)}</ol>'
+
+
 # ---------------------------------------------------------------- outcome cards
 
-_CSS = f"<style>{CARDS_CSS}</style>"
+
+# ---------------------------------------------------------------- errors
 
 
 def _error_html(exc: BaseException) -> str:
@@ -345,14 +341,65 @@ def _error_html(exc: BaseException) -> str:
 # ---------------------------------------------------------------- the Lab
 
 
+
+LAB_CSS = """
+.il-steps { list-style: none; margin: 0 0 6px 0; padding: 0; font-family: sans-serif;
+            font-size: 13px; line-height: 1.35; }
+.il-step { margin: 2px 0; color: #333; }
+.il-step-mark { display: inline-block; width: 1.3em; font-weight: bold; color: #777; }
+.il-step-done { color: #1b5e20; }
+.il-step-done .il-step-mark { color: #2e7d32; }
+.il-stale { opacity: 0.35; filter: grayscale(1); }
+.incidentlab-lab .il-words { height: 5.6em; overflow-y: auto; }
+.incidentlab-lab .il-error-box { height: 2.6em; overflow-y: auto; }
+.incidentlab-lab .il-preset-active { outline: 2px solid #1565c0; font-weight: bold; }
+"""
+_CSS = f"<style>{CARDS_CSS}{LAB_CSS}</style>"
+
+
+# ---------------------------------------------------------------- chart layouts
+
+_LAYOUTS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_LAYOUT_LOCK = threading.Lock()
+
+
+def _layout(clock: bool, shown: tuple[tuple[str, bool], ...]) -> dict[str, Any]:
+    """The panels' spec for a layout, built once per process: altair takes seconds for it."""
+    key = (clock, shown)
+    with _LAYOUT_LOCK:
+        if key not in _LAYOUTS:
+            _LAYOUTS[key] = charts.layout_spec(PANELS, dict(shown), clock=clock)
+        return _LAYOUTS[key]
+
+
+def _shown(datasets: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
+    return tuple(sorted((k, bool(v)) for k, v in datasets.items()))
+
+
+def _warm(clock: bool, shown: tuple[tuple[str, bool], ...]) -> None:
+    """Build a layout the learner is likely to ask for next, while the kernel is idle."""
+
+    def build() -> None:
+        with contextlib.suppress(Exception):  # only a head start: the Lab builds it when needed
+            _layout(clock, shown)
+
+    threading.Thread(target=build, name="incidentlab-layout", daemon=True).start()
+
+
+# ---------------------------------------------------------------- the Lab
+
+
 class Lab:
-    """The dashboard: `Lab()`, `Lab(preset="march-2017-replay")` or `Lab(params)`.
+    """The dashboard: `Lab()`, `Lab(preset="march-2017-replay")`, `Lab(params)`, `Lab(steps=...)`.
 
     `lab.params` reads the knobs; assigning it moves the controls and runs once.
-    `lab.run` is the latest `Run`; `lab.widget` is the ipywidgets box shown.
+    `lab.run` is the latest `Run`; `lab.widget` is the ipywidgets box shown;
+    `lab.ticks` says which `steps` hold (None for a prompt).
     """
 
-    def __init__(self, params: Any = None, *, preset: str | None = None) -> None:
+    def __init__(
+        self, params: Any = None, *, preset: str | None = None, steps: Sequence[Step] = ()
+    ) -> None:
         from incidentlab.model.params import Params
         from incidentlab.model.presets import presets
 
@@ -363,45 +410,86 @@ class Lab:
             raise ParamError(
                 f"Lab(params): expected incidentlab.Params, got {type(params).__name__}"
             )
+        self.steps = tuple(steps)
+        bad = [type(s).__name__ for s in self.steps if not isinstance(s, Step)]
+        if bad:
+            raise ParamError(
+                f"Lab(steps=...): expected incidentlab.Step items, got {', '.join(bad)}"
+            )
+        self.ticks: tuple[bool | None, ...] = (None,) * len(self.steps)
         self._preset = preset or BASELINE
-        scenario_params = _scenario_params(presets[self._preset])
-        self._base = params if params is not None else scenario_params
+        self._base = params if params is not None else presets[self._preset].params
         self._initial = (self._preset, self._base)
         self._baselines: dict[str, Any] = {}
         self._events: Any = None
         self._quiet = False
         self.run: Any = None
         self.runs = 0  # how many times the model ran, for the curious and for tests
-        self._layout_key: tuple[bool, ...] | None = None
+        self.stale = False  # True while an error keeps the last valid run on show
+        self._layout_key: tuple[Any, ...] | None = None
         self._backdrop: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._times: list[Any] = []
 
-        self.controls = {c.knob: _make_widget(c) for c in CONTROLS}
+        in_2017 = presets[BASELINE].params
+        self.controls = {
+            c.knob: _make_widget(c, getattr(in_2017, c.knob), buffer_steps(self._base)
+                                 if c.knob == "buffer_limit" else ())
+            for c in CONTROLS
+        }  # fmt: skip
         for control in CONTROLS:
             self.controls[control.knob].observe(self._on_control, names="value")
-        self.buttons = {label: widgets.Button(description=label) for label in PRESET_BUTTONS}
-        self.buttons["Reset"] = widgets.Button(description="Reset", button_style="warning")
+        self.buttons = {
+            label: widgets.Button(description=label, tooltip=f"load the {name} preset")
+            for label, name in PRESET_BUTTONS.items()
+        }
+        self.buttons["Reset"] = widgets.Button(
+            description="Reset", button_style="warning", tooltip="back to how this Lab started"
+        )
         for label, button in self.buttons.items():
             button.on_click(lambda _b, label=label: self._on_button(label))
-        self.cards = widgets.HTML(layout=widgets.Layout(min_height="90px"))
+        self.cards = widgets.HTML(layout=widgets.Layout(min_height="150px"))
         self.error = widgets.HTML()
-        self.status = widgets.HTML()
-        self.chart = LiveChart()
+        self.error.add_class("il-error-box")
+        self.status = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))
+        self.guide = widgets.HTML(layout=widgets.Layout(display="" if self.steps else "none"))
+        self.guide.add_class("il-guide")
+        self.legend = widgets.HTML(charts.marks_legend_html())
+        self.chart = LiveChart(layout=widgets.Layout(width="100%"))
+        self.play = widgets.Play(interval=150, min=0, max=1, step=1, description="play",
+                                 tooltip="play the run: the dots follow the time")
+        self.moment = widgets.IntSlider(min=0, max=1, readout=False, description="Sessions at",
+                                        continuous_update=True,
+                                        tooltip="the time the dots show (hover a panel too)",
+                                        layout=widgets.Layout(flex="1 1 auto", min_width="80px"))
+        self.moment_label = widgets.Label(layout=widgets.Layout(width="70px"))
+        widgets.jslink((self.play, "value"), (self.moment, "value"))
+        self.moment.observe(self._on_moment, names="value")
         self._latest = Latest(self._run_guarded)
 
         main = [self.controls[c.knob] for c in CONTROLS if not c.advanced]
         advanced = widgets.VBox([self.controls[c.knob] for c in CONTROLS if c.advanced])
         fold = widgets.Accordion(children=[advanced], titles=("Advanced",), selected_index=None)
-        panel = widgets.VBox([*main, fold], layout=widgets.Layout(width="400px", flex="none"))
-        self.widget = widgets.VBox(
-            [
-                widgets.HBox(list(self.buttons.values())),
-                widgets.HBox([panel, widgets.VBox([self.cards, self.error, self.chart])]),
-                self.status,
-            ]
+        fold.layout.width = CONTROL_WIDTH
+        panel = widgets.VBox(
+            [self.guide, *main, fold],
+            layout=widgets.Layout(width=CONTROL_WIDTH, flex="none", margin="0 10px 0 0"),
         )
+        player = widgets.HBox([self.play, self.moment, self.moment_label],
+                              layout=widgets.Layout(width="100%", max_width="640px"))
+        right = widgets.VBox(
+            [self.cards, self.error, self.legend, self.chart, player],
+            layout=widgets.Layout(flex="1 1 auto", min_width="0", width="auto"),
+        )
+        top = widgets.HBox([*self.buttons.values(), self.status],
+                           layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
+        self.widget = widgets.VBox([top, widgets.HBox([panel, right])])
         self.widget.add_class("incidentlab-lab")
         self._move_controls(self._base)
         self._run_guarded(self.params)
+        # The other layout (the replay's wall clock) is built while the learner reads.
+        other = self._preset != REPLAY
+        _warm(other, _shown({**dict.fromkeys(("current", "baseline", "limits", "sessions"), 1),
+                             "report": other}))
 
     # -- public
 
@@ -435,7 +523,7 @@ class Lab:
         if name not in self._presets:
             raise ParamError(f"preset {name!r} is unknown; accepted: {', '.join(self._presets)}")
         self._preset = name
-        self.params = _scenario_params(self._presets[name])
+        self.params = self._presets[name].params
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -445,32 +533,51 @@ class Lab:
     def _move_controls(self, params: Any) -> None:
         self._quiet = True
         try:
+            limit = self.controls["buffer_limit"]
+            steps = buffer_steps(params)
+            if _stops(limit) != list(steps):
+                with limit.hold_trait_notifications():
+                    limit.options = _options(_CONTROL["buffer_limit"], steps)
             for control in CONTROLS:
                 _set_widget(self.controls[control.knob], control, getattr(params, control.knob))
         finally:
             self._quiet = False
 
+    def _tie(self, owner: widgets.Widget, new: Any) -> None:
+        """Keep knob pairs valid: a control that would break its pair moves the other one."""
+        limit, policy = self.controls["buffer_limit"], self.controls["buffer_policy"]
+        if owner is limit and new == NONE:
+            policy.value = "unbounded"
+        elif owner is limit and policy.value == "unbounded":
+            policy.value = "drop-oldest"
+        elif owner is policy and new == "unbounded":
+            limit.value = NONE
+        elif owner is policy and limit.value == NONE:
+            boundary = oom_boundary_events(self.params.replace(buffer_limit=None,
+                                                               buffer_policy="unbounded"))
+            below = [v for v in _stops(limit) if v <= boundary] or _stops(limit)
+            limit.value = below[-1]  # the largest limit that still saves the nodes
+        for base_knob, cap_knob in TIED:
+            base, cap = self.controls[base_knob], self.controls[cap_knob]
+            if owner is base and base.value > cap.value:
+                higher = [v for v in _stops(cap) if v >= base.value]
+                _set_widget(cap, _CONTROL[cap_knob], higher[0] if higher else base.value)
+            elif owner is cap and cap.value < base.value:
+                lower = [v for v in _stops(base) if v <= cap.value]
+                _set_widget(base, _CONTROL[base_knob], lower[-1] if lower else cap.value)
+
     def _on_control(self, change: dict[str, Any]) -> None:
         if self._quiet:
             return
-        owner = change["owner"]
         self._quiet = True
-        try:  # keep the buffer limit and its policy consistent, as Params requires
-            limit, policy = self.controls["buffer_limit"], self.controls["buffer_policy"]
-            if owner is limit and change["new"] == NONE:
-                policy.value = "unbounded"
-            elif owner is limit and policy.value == "unbounded":
-                policy.value = "drop-oldest"
-            elif owner is policy and change["new"] == "unbounded":
-                limit.value = NONE
-            elif owner is policy and limit.value == NONE:
-                _set_widget(limit, _CONTROL["buffer_limit"], 10_000)
+        try:
+            self._tie(change["owner"], change["new"])
         finally:
             self._quiet = False
         try:
             params = self.params
         except Exception as exc:
-            self.error.value = _error_html(exc)
+            self._show_error(exc)
             return
         self._latest.submit(params)
 
@@ -482,15 +589,45 @@ class Lab:
             else:
                 self.load_preset(PRESET_BUTTONS[label])
         except Exception as exc:
-            self.error.value = _error_html(exc)
+            self._show_error(exc)
+
+    def _on_moment(self, change: dict[str, Any]) -> None:
+        if self._times:
+            index = min(max(int(change["new"]), 0), len(self._times) - 1)
+            self._pin(index)
+
+    def _pin(self, index: int) -> None:
+        x = self._times[index]
+        self.chart.signals = {charts.PIN: x}
+        if self._preset == REPLAY:
+            from datetime import UTC, datetime
+
+            self.moment_label.value = datetime.fromtimestamp(x / 1000, UTC).strftime("%H:%M")
+        else:
+            self.moment_label.value = f"{x:.1f} min"
+
+    def _show_error(self, exc: BaseException) -> None:
+        """Show what went wrong; grey out the charts and cards, which now show an older run."""
+        self.error.value = _error_html(exc)
+        self.stale = True
+        for view in (self.chart, self.cards):
+            view.add_class("il-stale")
+        self.status.value = (
+            f'<span class="il-status il-status-stale" data-runs="{self.runs}" '
+            'style="color:#b00020;font-size:12px">Stale: the charts and cards show the last run '
+            "that worked.</span>"
+        )
 
     def _run_guarded(self, params: Any) -> None:
         try:
             self._run(params)
         except Exception as exc:
-            self.error.value = _error_html(exc)
+            self._show_error(exc)
         else:
             self.error.value = ""
+            self.stale = False
+            for view in (self.chart, self.cards):
+                view.remove_class("il-stale")
 
     def _run(self, params: Any) -> None:
         from incidentlab.model.engine import simulate
@@ -502,32 +639,65 @@ class Lab:
         self.runs += 1
         ghost = self._baseline()
         events = self._report_events() if replay else None
-        layout = (replay,)
-        common = {
-            "baseline": ghost.timeline,
-            "events": events,
-            "oom_gb": params.node_memory_gb,
-            "clock": replay,
-        }
-        if self._layout_key != layout:
-            self.chart.show(charts.dashboard(run.timeline, **common))
-            self._layout_key = layout
-        else:
-            # The ghost and the report marks change only with the preset and the run's span.
-            span = (replay, params.horizon_s, params.dt_s)
-            backdrop = self._backdrop.get(span)
-            data = charts.chart_data(run.timeline, **common, backdrop=backdrop)
-            if backdrop is None:
-                self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
-            self.chart.update(data)
-        self.cards.value = _CSS + cards_html(run.outcome, params.horizon_s)
-        self.run = run
-        total_ms = (time.perf_counter() - started) * 1000
-        self.status.value = (
-            f'<span class="il-status" data-runs="{self.runs}" style="color:#777;font-size:11px">'
-            f"{self._preset} · model run {model_ms:.0f} ms, with charts {total_ms:.0f} ms · "
-            f"{self.runs} runs</span>"
+        sessions = charts.session_states(
+            run.timeline, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
         )
+        # The ghost and the report marks change only with the preset and the run's span.
+        span = (replay, params.horizon_s, params.dt_s)
+        backdrop = self._backdrop.get(span)
+        data = charts.chart_data(
+            run.timeline, baseline=ghost.timeline, events=events, oom_gb=params.node_memory_gb,
+            clock=replay, backdrop=backdrop, sessions=sessions,
+        )  # fmt: skip
+        if backdrop is None:
+            self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
+        key = (replay, _shown(data))
+        if self._layout_key != key:
+            self.chart.show({**_layout(*key), "datasets": data})
+            self._layout_key = key
+        else:
+            self.chart.update(data)
+        self._follow(data["current"], sessions)
+        self.legend.layout.display = "" if data["report"] else "none"
+        self.cards.value = _CSS + cards_html(run.outcome, params.horizon_s, ghost.outcome)
+        self.run = run
+        self._tick(params, run.outcome)
+        for label, button in self.buttons.items():
+            active = PRESET_BUTTONS.get(label) == self._preset
+            button.button_style = "info" if active else ("warning" if label == "Reset" else "")
+            (button.add_class if active else button.remove_class)("il-preset-active")
+        self.status.value = (
+            f'<span class="il-status" data-runs="{self.runs}" style="color:#555;font-size:12px">'
+            f"{html.escape(self._preset)}: simulated {fmt.minutes(params.horizon_s)} "
+            f"in {model_ms:.0f} ms</span>"
+        )
+
+    def _follow(self, rows: list[dict[str, Any]], sessions: Any) -> None:
+        """The play slider spans this run's sampled times; it keeps its place when it can."""
+        times = [row["x"] for row in rows]
+        if times == self._times:
+            return
+        fresh = not self._times
+        self._times = times
+        with self.moment.hold_trait_notifications():
+            self.moment.max = len(times) - 1
+            self.play.max = len(times) - 1
+        if fresh:  # start where the herd is biggest: the fewest sessions linked
+            linked = (
+                sessions.filter(sessions["state"] == "linked")
+                .join(_bucket_starts(rows), on="t_s")
+                .sort("count")
+            )
+            index = int(linked["index"][0]) if linked.height else 0
+            self.moment.value = index
+        self._pin(min(self.moment.value, len(times) - 1))
+
+    def _tick(self, params: Any, outcome: Any) -> None:
+        """Tick the steps whose condition holds for these knobs and this outcome."""
+        if not self.steps:
+            return
+        self.ticks = tuple(step.holds(params, outcome) for step in self.steps)
+        self.guide.value = _CSS + steps_html(self.steps, self.ticks)
 
     def _baseline(self) -> Any:
         """The ghost: the unchanged preset of the 2017 day, the replay's own for the replay."""
@@ -546,8 +716,13 @@ class Lab:
         return self._events
 
 
-def _scenario_params(scenario: Any) -> Any:
-    return scenario.params
+def _bucket_starts(rows: list[dict[str, Any]]) -> Any:
+    import polars as pl
+
+    return pl.DataFrame(
+        {"t_s": [row["t_s"] for row in rows], "index": list(range(len(rows)))},
+        schema={"t_s": pl.Float64, "index": pl.Int64},
+    )
 
 
 def _with_params(scenario: Any, params: Any) -> Any:

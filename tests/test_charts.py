@@ -70,13 +70,13 @@ def test_headlines_change_with_the_data_not_the_spec():
 
 def test_ghost_baseline_is_drawn_grey_and_dashed():
     svg = svg_of(charts.memory_chart(synth.timeline(600), baseline=synth.timeline(600, peak_gb=20)))
-    ghost = re.findall(r'<path[^>]*stroke="#9e9e9e"[^>]*stroke-dasharray', svg)
+    ghost = re.findall(rf'<path[^>]*stroke="{charts.GHOST}"[^>]*stroke-dasharray', svg)
     assert len(ghost) == 2  # busiest and average node
 
 
 def test_oom_line_from_limits():
     svg = svg_of(charts.memory_chart(synth.timeline(600), oom_gb=16))
-    assert "OOM at (GB): 16" in svg
+    assert "out of memory at (GB): 16" in svg
 
 
 def test_replay_has_clock_axis_and_report_marks_with_text():

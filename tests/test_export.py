@@ -35,7 +35,7 @@ def test_report_holds_outcome_and_knobs(limited_page):
     outcome = il.simulate(scenario).outcome
     for key, value in outcome_cards(outcome, scenario.params.horizon_s).items():
         assert f'data-card="{key}"' in limited_page
-        assert f'<div class="il-value">{value}</div>' in limited_page
+        assert f'<span class="il-value">{value}</span>' in limited_page
     assert outcome.sentences()[0] in limited_page
     assert "Changed knobs: <code>buffer_limit=1000, buffer_policy=&#x27;drop-oldest&#x27;" in (
         limited_page

@@ -24,7 +24,7 @@ def card(lab: Lab, key: str) -> str:
     html = lab.cards.value
     start = html.index(f'data-card="{key}"')
     value = html.index('class="il-value">', start) + len('class="il-value">')
-    return html[value : html.index("</div>", value)]
+    return html[value : html.index("</span>", value)]
 
 
 def test_lab_starts_on_march_2017_and_shows_its_outcome(lab):
@@ -54,7 +54,7 @@ def test_setting_params_moves_controls_and_runs_once():
     assert lab.run.outcome == il.simulate(il.presets["march-2017"].replace(**new.changed())).outcome
     # same layout: only the current run's rows travel, into the drawn chart
     assert lab.chart.spec_revision == spec_revision
-    assert set(lab.chart.data["datasets"]) == {"current"}
+    assert set(lab.chart.data["datasets"]) == {"current", "sessions"}
 
 
 def test_moving_a_control_reruns_with_that_knob(lab):
@@ -69,14 +69,18 @@ def test_moving_a_control_reruns_with_that_knob(lab):
 
 def test_buffer_limit_and_policy_stay_consistent():
     lab = Lab()
-    lab.controls["buffer_limit"].value = 1000.0
+    stops = [v for _, v in lab.controls["buffer_limit"].options[:-1]]
+    lab.controls["buffer_limit"].value = stops[len(stops) // 2]
     assert lab.controls["buffer_policy"].value == "drop-oldest"
-    assert lab.params.buffer_limit == 1000
+    assert lab.params.buffer_limit == stops[len(stops) // 2]
     lab.controls["buffer_policy"].value = "unbounded"
     assert lab.controls["buffer_limit"].value == lab_module.NONE
     assert lab.params.buffer_limit is None
     lab.controls["buffer_policy"].value = "disconnect"
-    assert lab.params.buffer_limit == 10_000 and lab.params.buffer_policy == "disconnect"
+    # the largest limit below the OOM boundary: the policy then saves the nodes
+    boundary = lab_module.oom_boundary_events(lab.params)
+    assert lab.params.buffer_limit == max(v for v in stops if v <= boundary)
+    assert lab.params.buffer_policy == "disconnect"
     assert lab.error.value == ""
 
 
@@ -116,12 +120,64 @@ def test_lab_from_params_and_preset():
         replay.params = {"users": 10}
 
 
-def test_bad_knob_combination_is_shown_in_the_lab_not_raised():
+def test_base_and_cap_are_tied_so_no_invalid_pair_can_be_chosen():
     lab = Lab()
-    lab.controls["reconnect_base_s"].value = 50.0  # above the 4 s cap
-    assert "reconnect_cap_s=4.0 is below reconnect_base_s=50.0" in lab.error.value
-    lab.controls["reconnect_base_s"].value = 1.0
+    base, cap = lab.controls["reconnect_base_s"], lab.controls["reconnect_cap_s"]
+    for value in [v for _, v in base.options]:
+        base.value = value
+        assert cap.value >= base.value
+        assert lab.error.value == "" and not lab.stale
+    assert lab.params.reconnect_cap_s >= lab.params.reconnect_base_s
+    top = base.value
+    cap.value = min(v for _, v in cap.options)  # below the base: the base follows down
+    assert base.value <= cap.value < top
+    assert lab.params.reconnect_base_s == base.value and lab.error.value == ""
+    client_base = lab.controls["client_reconnect_base_s"]
+    client_base.value = max(v for _, v in client_base.options)
+    assert lab.controls["client_reconnect_cap_s"].value >= client_base.value
     assert lab.error.value == ""
+
+
+def test_an_error_greys_out_charts_and_cards_as_stale(monkeypatch):
+    lab = Lab()
+    good = lab.run
+
+    def broken(scenario):
+        raise il.ParamError("the model refused")
+
+    monkeypatch.setattr("incidentlab.model.engine.simulate", broken)
+    lab.controls["fast_fail"].value = True
+    assert lab.stale and lab.run is good
+    assert "il-stale" in lab.chart._dom_classes and "il-stale" in lab.cards._dom_classes
+    assert "the model refused" in lab.error.value and "Stale" in lab.status.value
+    monkeypatch.undo()
+    lab.controls["fast_fail"].value = False
+    assert not lab.stale and lab.error.value == ""
+    assert "il-stale" not in lab.chart._dom_classes
+
+
+def test_buffer_limit_stops_span_the_oom_boundary_from_the_model():
+    from incidentlab.lab import buffer_steps, oom_boundary_events
+
+    params = il.presets["march-2017"].params
+    stops = buffer_steps(params)
+    boundary = oom_boundary_events(params)
+    assert stops[0] <= 5 and stops[-1] >= 10 * boundary
+    assert stops[-1] < 100 * boundary  # not decades of stops that all give the 2017 result
+
+    def crashes(limit):
+        scenario = il.presets["march-2017"].replace(buffer_limit=limit, buffer_policy="drop-oldest")
+        return il.simulate(scenario).outcome.oom_crashes
+
+    below = max(v for v in stops if v < boundary / 2)
+    above = min(v for v in stops if v > 2 * boundary)
+    assert crashes(int(below)) == 0 and crashes(int(above)) > 0  # the cliff is inside the range
+    lab = Lab()
+    assert [v for _, v in lab.controls["buffer_limit"].options[:-1]] == list(stops)
+    lab.params = params.replace(users=params.users * 4)
+    assert [v for _, v in lab.controls["buffer_limit"].options[:-1]] == list(
+        buffer_steps(lab.params)
+    )
 
 
 def test_unexpected_error_in_a_run_is_shown_with_its_traceback(monkeypatch):
@@ -138,20 +194,50 @@ def test_unexpected_error_in_a_run_is_shown_with_its_traceback(monkeypatch):
 
 def test_every_control_shows_unit_and_tooltip(lab):
     fields = {f["knob"]: f["doc"] for f in Params.describe()}
+    in_2017 = il.presets["march-2017"].params
     for control in CONTROLS:
         widget = lab.controls[control.knob]
         assert widget.description.startswith(control.label)
         if control.unit:
             assert widget.description.endswith(f"({control.unit})")
-        assert widget.tooltip.startswith(
-            f"{control.knob}: {fields[control.knob]}. In the incident:"
-        )
+        assert widget.tooltip.startswith(f"{control.label}: {fields[control.knob]}. On 2017-03-20")
+        assert control.incident in widget.tooltip
         assert "\n" not in widget.tooltip and len(control.incident) > 20
         if isinstance(widget, widgets.SelectionSlider):
             assert widget.continuous_update is True
+            assert all(len(label) <= 9 for label, _ in widget.options)  # readouts fit
+    assert "it was unbounded" in lab.controls["buffer_limit"].tooltip
+    assert f"it was {in_2017.reconnect_jitter}" in lab.controls["reconnect_jitter"].tooltip
     assert lab.controls["buffer_limit"].options[-1] == ("unbounded", lab_module.NONE)
     assert lab.controls["inflight_limit"].options[-1] == ("none", lab_module.NONE)
     assert lab.controls["connect_rate_limit"].options[-1] == ("unlimited", lab_module.NONE)
+
+
+def test_cards_set_2017_beside_the_current_run_and_say_better_or_worse():
+    lab = Lab()
+    assert 'data-vs-2017="same"' in lab.cards.value and 'class="il-was"' not in lab.cards.value
+    lab.buttons["With the fixes"].click()
+    fixed = il.simulate(il.presets["march-2017-fixed"]).outcome
+    march = il.simulate(il.presets["march-2017"]).outcome
+    html = lab.cards.value
+    start = html.index('data-card="crashes"')
+    assert 'data-vs-2017="better"' in html[start - 60 : start + 60]
+    assert f"{march.oom_crashes:,} →</span>" in html[start:]
+    assert card(lab, "crashes") == f"{fixed.oom_crashes:,}"
+    assert "il-preset-active" in lab.buttons["With the fixes"]._dom_classes
+    assert "il-preset-active" not in lab.buttons["March 2017"]._dom_classes
+    assert lab.status.value.count("simulated 60.0 min in") == 1
+
+
+def test_play_moves_the_mechanism_view_through_the_run():
+    lab = Lab()
+    times = [row["x"] for row in lab.chart._sent["current"]]
+    assert lab.moment.max == len(times) - 1
+    assert lab.chart.signals["pin"] == times[lab.moment.value]
+    lab.moment.value = 5
+    assert lab.chart.signals["pin"] == times[5]
+    states = {row["state"] for row in lab.chart._sent["sessions"]}
+    assert "linked" in states and states <= set(lab_module.charts.SESSION_STATES)
 
 
 def test_advanced_controls_fold_away(lab):
@@ -286,3 +372,51 @@ def _walk(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _walk(child)
+
+
+# -- guided steps
+
+
+def test_steps_tick_when_settings_and_outcome_match():
+    from incidentlab import Step
+
+    def saved(params, outcome):
+        return params.reconnect_jitter == "full" and params.reconnect_cap_s >= 120
+
+    def no_crash(params, outcome):
+        return outcome.oom_crashes == 0
+
+    steps = [
+        Step("Predict: will full jitter alone save the sessions?"),
+        Step("Now set jitter to full, cap 120 s.", when=saved),
+        Step("Find settings with no crash.", when=no_crash),
+    ]
+    lab = Lab(steps=steps)
+    baseline = lab.run.outcome
+    assert lab.ticks == (None, False, baseline.oom_crashes == 0)
+    assert lab.guide.value.count('data-state="prompt"') == 1
+    assert "Predict: will full jitter alone save the sessions?" in lab.guide.value
+
+    lab.controls["reconnect_jitter"].value = "full"
+    assert lab.ticks[1] is False  # the cap is still the preset's
+    lab.controls["reconnect_cap_s"].value = 200.0
+    assert lab.params.reconnect_cap_s == 200.0
+    assert lab.ticks[1] is True
+    assert lab.ticks[2] is (lab.run.outcome.oom_crashes == 0)
+    assert 'data-step="2" data-state="done"' in lab.guide.value
+
+    lab.buttons["With the fixes"].click()
+    fixed = il.simulate(il.presets["march-2017-fixed"]).outcome
+    assert lab.ticks[1] is saved(lab.params, fixed)
+    assert lab.ticks[2] is (fixed.oom_crashes == 0)
+
+
+def test_a_step_that_raises_is_not_ticked_and_bad_steps_are_refused():
+    from incidentlab.lab import Step
+
+    lab = Lab(steps=[Step("broken", when=lambda p, o: 1 / 0)])
+    assert lab.ticks == (False,)
+    assert lab.error.value == ""
+    with pytest.raises(il.ParamError, match=r"expected incidentlab\.Step items, got str"):
+        Lab(steps=["set jitter to full"])
+    assert Lab().guide.layout.display == "none"  # no steps, no list

@@ -64,3 +64,28 @@ def test_every_exercise_has_a_solution_and_a_lesson_that_uses_it():
         assert f"# %load solutions/{ex.solution}" in sources, f"no lesson loads {ex.solution}"
         lesson, name = ex.id.split(".")
         assert f"check.lesson{int(lesson)}.{name}(" in sources, f"no lesson calls {ex.id}"
+
+
+LESSONS = sorted(NOTEBOOKS.glob("0[1-6]-*.ipynb"))
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem[:2] for p in LESSONS])
+def test_lesson_has_the_carpentry_frame_and_a_prediction(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    first, last = "".join(cells[0]["source"]), "".join(cells[-1]["source"])
+    assert "**Questions**" in first and "**Objectives" in first
+    assert cells[-1]["cell_type"] == "markdown" and last.startswith("## Key points")
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    lesson = int(path.stem[:2])
+    asked = [q for q in check.QUESTIONS if q.startswith(f"{lesson:02d}.")]
+    assert asked and all(f"check.lesson{lesson}.{q.split('.')[1]}(prediction)" in code
+                         for q in asked)
+    if lesson in (2, 3, 5):
+        assert "steps=[" in code and "Step(" in code, "lessons 2, 3, 5 use the Lab's guided steps"
+
+
+def test_the_setup_check_is_linked_from_the_readme_and_the_guide():
+    root = NOTEBOOKS.parent
+    assert (NOTEBOOKS / "00-setup-check.ipynb").exists()
+    for doc in ("README.md", "docs/instructor-guide.md"):
+        assert "00-setup-check.ipynb" in (root / doc).read_text(encoding="utf-8"), doc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import numbers
@@ -45,8 +46,7 @@ class Feedback:
         return str(self)
 
     def _repr_markdown_(self) -> str:
-        mark = {None: "✏️", True: "✅", False: "🔎"}[self.passed]
-        lines = [f"{mark} **{self.headline}**", ""]
+        lines = [f"**{self.headline}**", ""]
         lines += [f"- ✔ {text}" for text in self.right]
         lines += [f"- → {text}" for text in self.next]
         return "\n".join(lines)
@@ -72,7 +72,12 @@ class Exercise:
                       f"Stuck? Uncomment the `%load solutions/{self.solution}` line above the "
                       "answer and run that cell twice (once to load, once to run)."),
             )
-        return self.checker(answer, **context)
+        try:
+            feedback = self.checker(answer, **context)
+        except CheckError as err:
+            text = str(err)
+            raise CheckError(text if text.startswith(self.id) else f"{self.id} {text}") from None
+        return dataclasses.replace(feedback, exercise=self.id)
 
     @property
     def solution(self) -> str:
@@ -104,22 +109,59 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
 
 
-def _number(answer: Any, exercise: str, what: str = "a number (int or float)") -> float:
+def passed(right: Any, next: Any = ()) -> Feedback:
+    """A pass; the Exercise that called the checker fills in its id."""
+    return Feedback("", True, tuple(right), tuple(next))
+
+
+def not_yet(next: Any, right: Any = ()) -> Feedback:
+    """Not yet: what to look at next, and what is already right."""
+    return Feedback("", False, tuple(right), tuple(next))
+
+
+def _number(answer: Any, what: str = "a number (int or float)") -> float:
     """A real number (int, float, numpy scalar); bools, strings and NaN are refused."""
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
-        raise CheckError(f"{exercise} expects {what}; got {_describe(answer)}.")
+        raise CheckError(f"expects {what}; got {_describe(answer)}.")
     value = float(answer)
     if math.isnan(value):
-        raise CheckError(f"{exercise} expects {what}; got NaN.")
+        raise CheckError(f"expects {what}; got NaN.")
     return value
 
 
-def _minutes(answer: Any, exercise: str) -> float:
+def _integer(answer: Any, what: str, minimum: int = 0) -> int:
+    """A whole number >= minimum (int, numpy int, or a float with no fraction: 3.0)."""
+    value = _number(answer, f"{what} (an int >= {minimum})")
+    if not value.is_integer() or value < minimum:
+        raise CheckError(f"expects {what} (an int >= {minimum}); got {_describe(answer)}.")
+    return int(value)
+
+
+def _minutes(answer: Any, exercise: str = "") -> float:
     """Minutes as a number, or a datetime.timedelta (what subtracting two times gives)."""
     if isinstance(answer, dt.timedelta):
         return answer.total_seconds() / 60
-    return _number(answer, exercise,
-                   "a number of minutes (int or float) or a datetime.timedelta")
+    try:
+        return _number(answer, "a number of minutes (int or float) or a datetime.timedelta")
+    except CheckError as err:
+        raise CheckError(f"{exercise} {err}".strip()) from None
+
+
+def _bisect(safe: Callable[[float], bool], lo: float, hi: float, *, rel: float = 0.01,
+            integer: bool = False) -> tuple[float, float]:
+    """Narrow [lo, hi], safe(lo) != safe(hi), to within `rel` (geometric midpoints); returns
+    the pair (lo, hi) that still straddles the edge."""
+    if safe(lo) == safe(hi):
+        raise CheckError(f"no edge between {lo:g} and {hi:g} any more: the model changed and "
+                         "this exercise needs updating")
+    lo_safe = safe(lo)
+    while hi / lo > 1 + rel and (not integer or hi - lo > 1):
+        mid = math.sqrt(lo * hi)
+        mid = float(round(mid)) if integer else mid
+        if mid in (lo, hi):
+            break
+        lo, hi = (mid, hi) if safe(mid) == lo_safe else (lo, mid)
+    return lo, hi
 
 
 def _close(value: float, expected: float, rel: float = 0.02, abs_: float = 0.0) -> bool:
@@ -151,7 +193,8 @@ def _diagnose(
     if expected:
         ratio = value / expected
         way = "high" if ratio > 1 else "low"
-        return [f"Your {_fmt(value)} {unit} is about {ratio:.2g}× the expected size (too {way})."]
+        return [f"Your {_fmt(value)} {unit} is about {fmt.ratio(ratio)} the expected size "
+                f"(too {way})."]
     return [f"Your {_fmt(value)} {unit} should be 0."]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import numbers
 from functools import cache
 from typing import Any
 
@@ -14,10 +13,14 @@ from incidentlab.check._common import (
     _describe,
     _diagnose,
     _exercise,
+    _integer,
     _minutes,
     _minutes_between,
     _qty,
+    not_yet,
+    passed,
 )
+from incidentlab.check._predict import question
 from incidentlab.errors import CheckError
 
 
@@ -57,39 +60,54 @@ def _lesson1_times() -> dict[str, float]:
 
 @_exercise(1, "mitigations", "the mitigation events, sorted by time")
 def mitigations(answer: Any) -> Feedback:
-    """The events table filtered to kind == "mitigation" and sorted by time."""
+    """The events table filtered to kind == "mitigation" and sorted by time: rows of the report
+    as they are (no relabelled kind, no duplicate, nothing missing)."""
     import polars as pl
 
-    ex = "01.mitigations"
     if not isinstance(answer, pl.DataFrame):
         hint = " (call .collect() on a LazyFrame)" if isinstance(answer, pl.LazyFrame) else ""
-        raise CheckError(
-            f"{ex} expects a polars DataFrame: the events table filtered to the mitigations"
-            f"{hint}; got {_describe(answer)}."
-        )
+        raise CheckError("expects a polars DataFrame: the events table filtered to the "
+                         f"mitigations{hint}; got {_describe(answer)}.")
     events = _events()
     expected = events.filter(pl.col("kind") == "mitigation").sort("time", maintain_order=True)
     missing_cols = [c for c in ("time", "kind", "text") if c not in answer.columns]
     if missing_cols:
-        return Feedback(ex, False, next=(
+        return not_yet((
             f"Your table has no {', '.join(missing_cols)} column(s). Keep every column: "
             "`filter` chooses rows, `select` chooses columns; this exercise needs only `filter`.",
         ))
     if answer.height == 0:
-        return Feedback(ex, False, next=(
-            "Your table is empty: check the spelling in your condition (kinds are lower-case, "
-            "e.g. \"mitigation\").",))
+        return not_yet(("Your table is empty: check the spelling in your condition (kinds are "
+                        "lower-case, e.g. \"mitigation\").",))
     right, nxt = [], []
-    kinds = sorted(set(answer["kind"].to_list()))
-    if kinds == ["mitigation"]:
+    report_kind = dict(zip(zip(events["time"].to_list(), events["text"].to_list(), strict=True),
+                           events["kind"].to_list(), strict=True))
+    rows = list(zip(answer["time"].to_list(), answer["text"].to_list(),
+                    answer["kind"].to_list(), strict=True))
+    invented = [r for r in rows if (r[0], r[1]) not in report_kind]
+    relabelled = [r for r in rows if (r[0], r[1]) in report_kind
+                  and report_kind[(r[0], r[1])] != r[2]]
+    if invented:
+        nxt.append(f"{len(invented)} of your rows are not events of the report (e.g. "
+                   f"\"{str(invented[0][1])[:60]}\"): keep the rows as `load_report` gives them.")
+    if relabelled:
+        t, text, _ = relabelled[0]
+        nxt.append(f"You relabelled {len(relabelled)} row(s) as \"mitigation\": e.g. the one at "
+                   f"{t:%H:%M} (\"{text[:50]}\") is a {report_kind[(t, text)]} in the report. "
+                   "Choose rows with `filter`; do not overwrite `kind`.")
+    duplicates = len(rows) - len(set(rows))
+    if duplicates:
+        nxt.append(f"{duplicates} row(s) appear more than once: each event belongs in the "
+                   "table once (did you concatenate or join?).")
+    kinds = sorted({r[2] for r in rows})
+    if kinds == ["mitigation"] and not relabelled:
         right.append("Every row you kept is a mitigation.")
-    else:
+    elif kinds != ["mitigation"]:
         others = [k for k in kinds if k != "mitigation"]
         nxt.append(f"Your table also has kinds {others}: filter on `pl.col(\"kind\") == "
                    "\"mitigation\"`.")
     want = set(zip(expected["time"].to_list(), expected["text"].to_list(), strict=True))
-    have = set(zip(answer["time"].to_list(), answer["text"].to_list(), strict=True))
-    lost = want - have
+    lost = want - {(r[0], r[1]) for r in rows}
     if not lost:
         right.append(f"All {len(want)} mitigations are there, from the API patches at "
                      f"{expected['time'][0]:%H:%M} to the final reboot at "
@@ -102,29 +120,37 @@ def mitigations(answer: Any) -> Feedback:
         right.append("The rows are in time order.")
     else:
         nxt.append("The rows are not in time order: add `.sort(\"time\")`.")
-    return Feedback(ex, not nxt, tuple(right), tuple(nxt))
+    return Feedback("", not nxt, tuple(right), tuple(nxt))
 
 
-def _minutes_check(ex: str, answer: Any, key: str, what: str) -> Feedback:
-    value = _minutes(answer, ex)
+def _minutes_check(answer: Any, key: str, what: str) -> Feedback:
+    value = _minutes(answer)
     times = _lesson1_times()
     expected = times[key]
     if _close(value, expected, 0.0, 0.5):
-        return Feedback(ex, True, (
-            f"{_qty(expected, 'minute')} {what}.",
-        ), ("Compare it with the other gaps: which one would you most like to shrink?",))
+        return passed((f"{_qty(expected, 'minute')} {what}.",),
+                      ("Compare it with the other gaps: which one would you most like to "
+                       "shrink?",))
     others = {name: v for name, v in times.items() if name != key}
-    return Feedback(ex, False, (), (
-        *_diagnose(value, expected, "minutes", others, {"60 times": 60, "1/60 of": 1 / 60}),
+    others["the minutes from the day's first event in the table, not from the trigger"] = (
+        _minutes_between(_events()["time"].min(), _first_of(key)))
+    return not_yet((
+        *_diagnose(value, expected, "minutes", others,
+                   {"60 times (seconds, not minutes)": 60, "1/60 of (hours?)": 1 / 60}),
         "Take the earliest `trigger` event and the earliest event that marks the answer, "
         "subtract the times, and divide by `timedelta(minutes=1)` (or use `.total_seconds()/60`).",
     ))
 
 
+def _first_of(key: str) -> dt.datetime:
+    return (_first("detection") if key == "the time to detect"
+            else _first(source="status_update"))
+
+
 @_exercise(1, "time_to_detect_min", "minutes from the first trigger to the first detection")
 def time_to_detect(answer: Any) -> Feedback:
     """Minutes from the first trigger event to the first detection event."""
-    return _minutes_check("01.time_to_detect", answer, "the time to detect",
+    return _minutes_check(answer, "the time to detect",
                           "from the first trigger to the first detection")
 
 
@@ -132,8 +158,7 @@ def time_to_detect(answer: Any) -> Feedback:
            "minutes from the first trigger to the first status-page update")
 def time_to_first_update(answer: Any) -> Feedback:
     """Minutes from the first trigger to the first status update (source == "status_update")."""
-    return _minutes_check("01.time_to_first_update", answer,
-                          "the time to the first public status update",
+    return _minutes_check(answer, "the time to the first public status update",
                           "from the first trigger to the first public status update")
 
 
@@ -142,21 +167,49 @@ def recurrences(answer: Any) -> Feedback:
     """Trigger events after the first one: the times the failure came back."""
     import polars as pl
 
-    ex = "01.recurrences"
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Integral):
-        if isinstance(answer, pl.DataFrame):
-            raise CheckError(f"{ex} expects a count (an int); you gave a DataFrame of "
-                             f"{answer.height} rows. Use `.height` or `len(...)` to count it.")
-        raise CheckError(f"{ex} expects a count (an int); got {_describe(answer)}.")
+    if isinstance(answer, pl.DataFrame):
+        raise CheckError(f"expects a count (an int); you gave a DataFrame of {answer.height} "
+                         "rows. Use `.height` or `len(...)` to count it.")
+    value = _integer(answer, "a count", 0)
     triggers = _events().filter(pl.col("kind") == "trigger")
     expected = triggers.height - 1
     clock = ", ".join(f"{t:%H:%M}" for t in triggers["time"])
-    if answer == expected:
-        return Feedback(ex, True, (
-            f"{expected} recurrences: triggers at {clock}, the first one starting it all.",
-        ), ("The report says the same presence server failed each time. Lesson 4 asks why "
-            "one flaky server could restart the whole cascade.",))
-    hint = ("You counted the first trigger too: a recurrence is a trigger after the first."
-            if answer == triggers.height else
-            f"Filter the events to kind \"trigger\" and count them; there are {triggers.height}.")
-    return Feedback(ex, False, (), (hint,))
+    if value == expected:
+        return passed((f"{expected} recurrences: triggers at {clock}, the first one starting "
+                       "it all.",),
+                      ("The report says the same presence server failed each time. Lesson 4 "
+                       "asks why one flaky server could restart the whole cascade.",))
+    slips = {
+        triggers.height: "You counted the first trigger too: a recurrence is a trigger after "
+                         "the first.",
+        1: "The report's summary names one recurrence (14:52), but its Sequence of Events has "
+           "more: count the `trigger` rows, not the summary's sentences.",
+        0: "Zero would mean one fault all day: filter the events to kind \"trigger\".",
+    }
+    return not_yet((slips.get(value, f"Filter the events to kind \"trigger\" and count them; "
+                                      f"there are {triggers.height}."),))
+
+
+@question(1, "predict_key",
+          "the answer key labels every event of this report by hand. How many of its events "
+          "will the parser find with the same time, source and kind?",
+          {"a": "all of them", "b": "most, with a few missed or labelled differently",
+           "c": "about half", "d": "hardly any: English is too loose to parse"},
+          {"a": "A parser tuned on one report can match its key exactly; the joins below "
+                "show it, and lesson 7 shows how the same parser does on a report it has not "
+                "seen.",
+           "b": "A reasonable prior for any parser of prose; the joins below say whether this "
+                "one does better.",
+           "c": "Times in this report are explicit ('At 11:38', 'By 11:50'), so the hard part "
+                "is the kind, not the time.",
+           "d": "The report's times and verbs are regular enough for keyword cues; the joins "
+                "below count how far they get."},
+          after="Run the joins below and compare.")
+def predict_key() -> str:
+    """The letter the join itself gives: all, most (>= 80%), about half, or hardly any."""
+    events = _events()
+    from incidentlab.reports import answer_key
+
+    key = answer_key(REPORT)
+    found = key.join(events, on=["time", "source", "kind"], how="semi").height / key.height
+    return "a" if found == 1 else "b" if found >= 0.8 else "c" if found >= 0.3 else "d"
