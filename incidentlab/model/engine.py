@@ -78,8 +78,15 @@ RECORD = ("users_connected", "users_stalled", "users_reconnecting", "users_offli
           "events_buffered", "crashes", "users_unlinked", "presence_demand_ops")
 
 
-def simulate(scenario_or_params: Scenario | Params) -> Run:
-    """Run one scenario (or Params: their own lockup knobs, no operator actions) -> Run."""
+def simulate(scenario_or_params: Scenario | Params, engine: str = "fluid", seed: int = 0) -> Run:
+    """Run one scenario (or Params: their own lockup knobs, no operator actions) -> Run.
+    engine="agents" runs the agent-level reference engine (model/agents.py) with `seed`."""
+    if engine == "agents":
+        from incidentlab.model import agents
+
+        return agents.simulate(scenario_or_params, seed=seed)
+    if engine != "fluid":
+        raise ScenarioError(f"engine={engine!r} is unknown; accepted: fluid, agents")
     scenario = _as_scenario(scenario_or_params)
     record = _run_group([scenario])
     outcome = outcomes_from_record([scenario], record)[0]

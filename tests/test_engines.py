@@ -1,0 +1,139 @@
+"""The two engines checked against each other: the fluid model and the agent-level reference at
+1/1000 scale, and the agents engine's own bookkeeping.
+
+The cross-check is table-driven (incidentlab.model.crosscheck.CASES). Cases where the current
+fluid model misses the reference by more than 30 % are marked by name below with the figures
+of the last run (the fluid model's known errors, docs/model.md "Two engines"); when the fluid
+model changes, rerun and update DISAGREE.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import incidentlab as il
+from incidentlab.errors import ScenarioError
+from incidentlab.model import agents, crosscheck
+from incidentlab.model.outcome import COLUMNS
+
+# case name -> why the fluid model (before the model-truth issue) misses the reference
+DISAGREE = {
+    "2017 policy (1 s, cap 4 s, no jitter)":
+        "fluid stuck; agents recover in 3/3 seeds: the fluid serves background before link "
+        "requests, the real FIFO serves the herd at full speed",
+    "full jitter, cap 120 s": "time to recover fluid 269 s, agents 360 s (ratio 1.34)",
+    "equal jitter, cap 120 s": "time to recover fluid 262 s, agents 344 s (ratio 1.31)",
+    "equal jitter, cap 600 s": "time to recover fluid 269 s, agents 472 s (ratio 1.75)",
+    "decorrelated jitter, cap 600 s":
+        "time to recover fluid 759 s, agents 366 s (ratio 0.48): the fluid's decorrelated "
+        "jitter stops at 12 attempt levels",
+    "in-flight limit 10": "fluid stuck; agents recover in 3/3 seeds: the fluid frees a slot "
+                          "only at the next step",
+    "in-flight limit 100": "fluid stuck; agents recover in 3/3 seeds: the fluid frees a slot "
+                           "only at the next step",
+}
+
+
+def _param(case: crosscheck.Case):
+    marks = []
+    if case.slow:
+        marks += [pytest.mark.slow, pytest.mark.skipif(
+            not os.environ.get("INCIDENTLAB_SLOW"), reason="slow: INCIDENTLAB_SLOW=1 (make bench)")]
+    if case.name in DISAGREE:
+        marks.append(pytest.mark.xfail(reason=DISAGREE[case.name], strict=False))
+    return pytest.param(case, id=case.name, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in crosscheck.CASES])
+def test_engines_agree(case: crosscheck.Case) -> None:
+    frame = crosscheck.compare(case)
+    bad = frame.filter(~frame["agree"])
+    assert bad.height == 0, "\n" + crosscheck.markdown(frame)
+
+
+def test_the_table_covers_the_cases_the_issue_asks_for() -> None:
+    names = {c.name for c in crosscheck.CASES}
+    assert len(names) >= 12
+    for word in ("march-2017", "march-2017-fixed", "march-2017-replay", "no backoff",
+                 "2017 policy", "in-flight limit 1", "in-flight limit 10",
+                 "in-flight limit 100", "drop-oldest", "small herd"):
+        assert any(word in n for n in names), word
+    for jitter in ("full", "equal", "decorrelated"):
+        for cap in (120, 600):
+            assert f"{jitter} jitter, cap {cap} s" in names
+
+
+def _small(**knobs) -> il.Scenario:
+    return il.presets["march-2017"].replace(**{"horizon_s": 900.0, **knobs}).scaled(0.001)
+
+
+def test_agents_run_has_the_fluid_columns_and_conserves_users_and_events() -> None:
+    run = il.simulate(_small(), engine="agents", seed=3)
+    tl = run.timeline
+    assert tl.columns == ["t_s", "time", *COLUMNS]
+    assert tl.height == il.simulate(_small()).timeline.height
+    users = tl["users_connected"] + tl["users_reconnecting"] + tl["users_offline"]
+    assert (users == 5000).all()
+    accounted = tl["events_delivered"] + tl["events_dropped"] + tl["events_lost"] \
+        + tl["events_buffered"]
+    assert np.allclose(accounted.to_numpy(), tl["events_produced"].to_numpy())
+    assert run.outcome.first_oom_s is not None and run.outcome.events_lost > 0
+
+
+def test_seeds_differ_and_a_seed_repeats() -> None:
+    sc = _small(reconnect_jitter="full", reconnect_cap_s=60.0, split_brain_fix=True)
+    a, b = (il.simulate(sc, engine="agents", seed=s).timeline for s in (1, 1))
+    c = il.simulate(sc, engine="agents", seed=2).timeline
+    assert a.equals(b)
+    assert not a.equals(c)
+
+
+def test_cancelling_abandoned_requests_never_slows_recovery() -> None:
+    sc = _small(split_brain_fix=True, node_memory_gb=10_000.0)
+    base = il.simulate(sc, engine="agents").outcome
+    if not hasattr(sc.params, "cancel_abandoned"):
+        pytest.skip("Params has no cancel_abandoned knob yet (the model-truth issue adds it)")
+    cancel = il.simulate(sc.replace(cancel_abandoned=True), engine="agents").outcome
+    assert cancel.recovered
+    assert not base.recovered or cancel.time_to_recover_s <= base.time_to_recover_s
+
+
+def test_scaled_keeps_the_fluid_outcome() -> None:
+    for name in ("march-2017", "march-2017-fixed"):
+        full = il.simulate(il.presets[name]).outcome
+        small = il.simulate(il.presets[name].scaled(0.001)).outcome
+        assert small.first_oom_s == full.first_oom_s
+        assert small.recovered == full.recovered
+        assert small.time_to_recover_s == full.time_to_recover_s
+        assert small.peak_stalled_fraction == pytest.approx(full.peak_stalled_fraction)
+    sc = il.presets["march-2017-replay"].scaled(0.01)
+    limits = [a.value for a in sc.actions if a.kind == "set_connect_rate_limit"]
+    assert limits and all(v == pytest.approx(60.0) for v in limits)
+
+
+def test_agents_refuse_a_population_too_large_and_name_scaled() -> None:
+    with pytest.raises(ScenarioError, match=r"scaled\("):
+        il.simulate(il.presets["march-2017"], engine="agents")
+    with pytest.raises(ScenarioError, match="engine"):
+        il.simulate(il.presets["march-2017"], engine="quantum")
+
+
+def test_session_sample_moves_between_states() -> None:
+    run, frame = agents.simulate_with_sessions(_small(horizon_s=120.0), seed=0, sample=30)
+    assert frame.columns == ["t_s", "session", "node", "state", "stalled"]
+    assert frame.height == 30 * run.timeline.height
+    assert set(frame["state"].unique()) <= set(agents.STATES)
+    first = frame.filter(frame["t_s"] == 0.0)
+    assert (first["state"] != "linked").sum() >= 5  # a third lost their link at the fault
+    assert frame.filter(frame["stalled"])["state"].is_in(
+        ["waiting to retry", "request in flight"]).all()
+
+
+def test_band_brackets_the_median() -> None:
+    b = agents.band(_small(horizon_s=120.0, split_brain_fix=True), seeds=4)
+    lo, med, hi = (b[f"users_stalled_{q}"].to_numpy() for q in ("lo", "median", "hi"))
+    assert (lo <= med).all() and (med <= hi).all()
+    assert (hi > lo).any()
