@@ -22,6 +22,7 @@ test: $(STAMP) chromium
 ## Speed and scaling benchmarks (medians and ratios).
 bench: $(STAMP)
 	$(PY) -m benchmarks
+	INCIDENTLAB_SLOW=1 $(PY) -m pytest -q -m slow -rxX tests/test_engines.py
 
 $(STAMP): pyproject.toml jupyter/overrides.json
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "incidentlab needs Python >= 3.11; python3 is " + sys.version.split()[0])'

@@ -137,3 +137,24 @@ def test_band_brackets_the_median() -> None:
     lo, med, hi = (b[f"users_stalled_{q}"].to_numpy() for q in ("lo", "median", "hi"))
     assert (lo <= med).all() and (med <= hi).all()
     assert (hi > lo).any()
+
+
+def test_band_chart_draws_the_band_around_the_fluid_line() -> None:
+    sc = _small(horizon_s=120.0, split_brain_fix=True)
+    chart = il.charts.band_chart(agents.band(sc, seeds=3), il.simulate(sc).timeline)
+    spec = chart.to_dict()
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["area", "line", "line"]
+    with pytest.raises(il.IncidentlabError, match="band frame"):
+        il.charts.band_chart(il.simulate(sc).timeline, il.simulate(sc).timeline)
+
+
+def test_cli_runs_the_agents_engine_at_a_scale(capsys) -> None:
+    from incidentlab.cli import main
+
+    code = main(["simulate", "--preset", "march-2017-fixed", "--engine", "agents", "--seed",
+                 "1", "--scale", "0.001", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == "" and '"recovered": true' in out
+    assert main(["simulate", "--engine", "agents"]) == 2
+    assert "scaled(" in capsys.readouterr().err

@@ -423,9 +423,9 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
         if event[step] == FULL_REBOOT:
             Et = _E(t0, bt, bs, rate)
             for i in range(U):
-                if ss.node[i] >= 0:
-                    if not _end_session(ss, pr, hp, i, t0, k, used, False, Et, acc):
-                        return 2
+                if ss.node[i] >= 0 and not _end_session(ss, pr, hp, i, t0, k, used, False, Et,
+                                                        acc):
+                    return 2
             for s in range(S):
                 node_up[s] = 1
                 restart_at[s] = math.inf
@@ -597,9 +597,9 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
             if node_up[s] > 0 and node_sessions[s] * k[BASE_KB] + node_buf[s] * k[EVENT_KB] \
                     > k[MEM_KB]:
                 for i in range(U):
-                    if ss.node[i] == s:
-                        if not _end_session(ss, pr, hp, i, te, k, used, True, Et, acc):
-                            return 2
+                    if ss.node[i] == s and not _end_session(ss, pr, hp, i, te, k, used, True,
+                                                            Et, acc):
+                        return 2
                 node_up[s] = 0
                 used[s] = 0
                 node_sessions[s] = 0.0

@@ -53,14 +53,15 @@ CASES: tuple[Case, ...] = (
     Case("preset march-2017-fixed", _preset("march-2017-fixed")),
     Case("preset march-2017-replay", _preset("march-2017-replay"), slow=True),
     Case("no backoff", _preset("march-2017", reconnect_base_s=0.0, reconnect_cap_s=0.0,
-                               **HEALED)),
+                               horizon_s=1200.0, **HEALED)),
     Case("2017 policy (1 s, cap 4 s, no jitter)", _preset("march-2017", **HEALED)),
     *(Case(f"{jitter} jitter, cap {cap} s",
            _preset("march-2017", reconnect_jitter=jitter, reconnect_cap_s=float(cap), **HEALED))
       for jitter in ("full", "equal", "decorrelated") for cap in (120, 600)),
     *(Case(f"in-flight limit {n}", _inflight(n)) for n in (1, 10, 100)),
     Case("buffer limit 1000, drop-oldest",
-         _preset("march-2017", buffer_limit=1000, buffer_policy="drop-oldest")),
+         _preset("march-2017", buffer_limit=1000, buffer_policy="drop-oldest",
+                 horizon_s=1200.0)),
     Case("small herd (10x capacity)",
          _preset("march-2017", presence_capacity=500_000.0, horizon_s=120.0, dt_s=0.1)),
 )
