@@ -52,6 +52,7 @@ class Sessions(NamedTuple):
     epoch: np.ndarray  # bumped to cancel the session's scheduled event
     req_node: np.ndarray  # presence node of the request in flight
     sent_at: np.ndarray  # when that request was sent
+    req_slot: np.ndarray  # its place in the node's queue (cancel_abandoned only)
     stall_mark: np.ndarray  # E(t) when its buffer started filling
     acct: np.ndarray  # E(t) up to which its produced events are counted
     client_level: np.ndarray  # refusals of its client since its session ended
@@ -71,6 +72,16 @@ class Presence(NamedTuple):
     ring: np.ndarray  # (nodes, cap) completion times of queued requests, FIFO
     head: np.ndarray
     tail: np.ndarray
+    # cancel_abandoned only: who queued each request, the node's cancelled work when it came,
+    # and a service process that hands replies out at the head of the queue
+    ring_s: np.ndarray  # (nodes, cap) session of the request
+    ring_e: np.ndarray  # (nodes, cap) that session's epoch when it sent it
+    ring_k: np.ndarray  # (nodes, cap) cancelled[j] when it arrived
+    ring_x: np.ndarray  # (nodes, cap) 1 once cancelled
+    cancelled: np.ndarray  # seconds of work cancelled so far
+    nepoch: np.ndarray  # bumped to cancel the node's scheduled head event
+    busy: np.ndarray  # 1 while a head event is scheduled
+    served: np.ndarray  # requests served this step
 
 
 class Heap(NamedTuple):
@@ -83,7 +94,7 @@ class Heap(NamedTuple):
     n: np.ndarray  # n[0] = size
 
 
-RETRY, REPLY, TIMEOUT, CLIENT = 0, 1, 2, 3  # event kinds
+RETRY, REPLY, TIMEOUT, CLIENT, HEAD = 0, 1, 2, 3, 4  # event kinds (HEAD: s is a node)
 NO_EVENT, FULL_REBOOT, RESTART_PRESENCE = 0, 1, 2  # operator events at a step
 
 
@@ -209,11 +220,15 @@ def _simulate(x: Scenario | Params, seed: int, sample: int):
         ss = Sessions(home.copy(), np.full(U, -1, np.int64), np.ones(U, np.int8),
                       np.zeros(U, np.int8), np.zeros(U, np.int64), np.zeros(U),
                       np.zeros(U, np.int64), np.full(U, -1, np.int64), np.zeros(U),
-                      np.zeros(U), np.zeros(U), np.zeros(U, np.int64), np.zeros(U),
+                      np.zeros(U, np.int64), np.zeros(U), np.zeros(U),
+                      np.zeros(U, np.int64), np.zeros(U),
                       np.zeros(U, np.int8))
         pr = Presence(np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P), np.ones(P, np.int8),
                       np.zeros(P), np.zeros((P, cap)), np.zeros(P, np.int64),
-                      np.zeros(P, np.int64))
+                      np.zeros(P, np.int64), np.zeros((P, cap), np.int64),
+                      np.zeros((P, cap), np.int64), np.zeros((P, cap)),
+                      np.zeros((P, cap), np.int8), np.zeros(P), np.zeros(P, np.int64),
+                      np.zeros(P, np.int8), np.zeros(P))
         hp = Heap(np.zeros(hcap), np.zeros(hcap, np.int64), np.zeros(hcap, np.int64),
                   np.zeros(hcap, np.int64), np.zeros(1, np.int64))
         record = np.zeros((T, len(RECORD)))
@@ -378,6 +393,8 @@ def _clear_queues(pr, t, k):
         pr.arrived[j] -= pr.work[j] * k[MU]
         pr.work[j] = 0.0
         pr.head[j] = pr.tail[j]
+        pr.nepoch[j] += 1
+        pr.busy[j] = 0
 
 
 @njit(cache=True)
@@ -453,6 +470,8 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
             if faulty_up[step] == 0:  # lockup: it serves nothing, its links are lost
                 pr.up[faulty] = 0
                 pr.down_at[faulty] = t0 + h
+                pr.nepoch[faulty] += 1
+                pr.busy[faulty] = 0
                 Et = _E(t0, bt, bs, rate)
                 for i in range(U):
                     if ss.node[i] < 0:
@@ -472,6 +491,10 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
                 for q in range(pr.head[faulty], pr.tail[faulty]):
                     pr.ring[faulty, q % cap] += down
                 pr.up[faulty] = 1
+                if k[CANCEL] > 0:
+                    _resume(pr, ss, faulty, t0, k)
+                    if not _next_head(pr, hp, faulty, h):
+                        return 2
             prev_up = faulty_up[step]
         for s in range(S):  # crashed session nodes come back, empty
             if restart_at[s] <= t0 + 1e-9:
@@ -491,6 +514,10 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
         # -- the events of this step, in time order
         while hp.n[0] > 0 and hp.t[0] < te:
             t, i, e, kind = _pop(hp)
+            if kind == HEAD:  # node i serves the request at its head
+                if e == pr.nepoch[i] and not _serve_head(pr, ss, hp, i, t, k):
+                    return 2
+                continue
             if e != ss.epoch[i]:
                 continue
             if kind == CLIENT:
@@ -536,14 +563,24 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
                 pr.arrived[j] += 1.0
                 if pr.tail[j] - pr.head[j] >= cap:
                     return 1
-                pr.ring[j, pr.tail[j] % cap] = done
+                slot = pr.tail[j] % cap
+                pr.ring[j, slot] = done
                 pr.tail[j] += 1
                 sent += 1
                 ss.inflight[i] = 1
                 ss.req_node[i] = j
                 ss.sent_at[i] = t
                 ss.epoch[i] += 1
-                if done + h <= t + tau:
+                if k[CANCEL] > 0:  # the head process decides when it is served
+                    pr.ring_s[j, slot] = i
+                    pr.ring_e[j, slot] = ss.epoch[i]
+                    pr.ring_k[j, slot] = pr.cancelled[j]
+                    pr.ring_x[j, slot] = 0
+                    ss.req_slot[i] = pr.tail[j] - 1
+                    ok = _push(hp, t + tau, i, ss.epoch[i], TIMEOUT)
+                    if pr.busy[j] == 0:
+                        ok = ok and _next_head(pr, hp, j, h)
+                elif done + h <= t + tau:
                     ok = _push(hp, done + h, i, ss.epoch[i], REPLY)
                 else:
                     ok = _push(hp, t + tau, i, ss.epoch[i], TIMEOUT)
@@ -567,8 +604,8 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
             elif kind == TIMEOUT:
                 used[ss.node[i]] -= 1
                 ss.inflight[i] = 0
-                if k[CANCEL] > 0:
-                    _cancel(pr, ss.req_node[i], ss.sent_at[i] + h, t + h, mu)
+                if k[CANCEL] > 0 and not _cancel(pr, ss, hp, i, t, k):
+                    return 2
                 if not _fail(ss, hp, i, t, k):
                     return 2
         # -- end of the step: buffers, memory, crashes, record
@@ -626,16 +663,86 @@ def _pick_node(weight, node_up, r):
 
 
 @njit(cache=True)
-def _cancel(pr, j, arrival, now, mu):
-    """cancel_abandoned: the abandoned request leaves the queue if it has not started service.
-    Approximation: its work leaves the clock, so requests arriving from now on are served
-    sooner; requests already queued behind it keep their computed completion times."""
-    if pr.up[j] == 0:
-        return
-    _advance(pr, j, now, mu)
-    if pr.work[j] > 1.0 / mu:
-        pr.work[j] -= 1.0 / mu
-        pr.arrived[j] -= 1.0
+def _cancel(pr, ss, hp, i, t, k):
+    """cancel_abandoned: session i's request leaves its queue if it has not started service.
+    Sessions abandon in the order they sent, so the queue in front of it is one busy stretch:
+    every request behind it is served exactly 1/mu sooner (kept as cancelled[j])."""
+    j, q = ss.req_node[i], ss.req_slot[i]
+    cap = pr.ring.shape[1]
+    mu, h = k[MU], k[HALF_RTT]
+    if pr.up[j] == 0 or q < pr.head[j] or q >= pr.tail[j]:
+        return True
+    slot = q % cap
+    if pr.ring_e[j, slot] != ss.epoch[i] or pr.ring_x[j, slot] > 0:
+        return True
+    done = pr.ring[j, slot] - (pr.cancelled[j] - pr.ring_k[j, slot])
+    if done - 1.0 / mu <= t + h:  # already in service: it costs its work
+        return True
+    _advance(pr, j, t + h, mu)
+    pr.work[j] = max(pr.work[j] - 1.0 / mu, 0.0)
+    pr.arrived[j] -= 1.0
+    pr.cancelled[j] += 1.0 / mu
+    pr.ring_x[j, slot] = 1
+    if q == pr.head[j]:  # it was next: the head event moves
+        pr.nepoch[j] += 1
+        pr.busy[j] = 0
+        return _next_head(pr, hp, j, h)
+    return True
+
+
+@njit(cache=True)
+def _next_head(pr, hp, j, h):
+    """Drop cancelled requests at the head of node j's queue; schedule the next completion."""
+    cap = pr.ring.shape[1]
+    while pr.head[j] < pr.tail[j] and pr.ring_x[j, pr.head[j] % cap] > 0:
+        pr.head[j] += 1
+    if pr.head[j] >= pr.tail[j] or pr.up[j] == 0:
+        pr.busy[j] = 0
+        return True
+    slot = pr.head[j] % cap
+    done = pr.ring[j, slot] - (pr.cancelled[j] - pr.ring_k[j, slot])
+    pr.busy[j] = 1
+    return _push(hp, done - h, j, pr.nepoch[j], HEAD)
+
+
+@njit(cache=True)
+def _serve_head(pr, ss, hp, j, t, k):
+    """Node j finishes the request at its head (node time t + h): its session gets the reply
+    half a round trip later if it is still waiting by then."""
+    cap, h = pr.ring.shape[1], k[HALF_RTT]
+    slot = pr.head[j] % cap
+    i, e = pr.ring_s[j, slot], pr.ring_e[j, slot]
+    pr.head[j] += 1
+    pr.served[j] += 1.0
+    pr.busy[j] = 0
+    if e == ss.epoch[i] and ss.inflight[i] > 0 and t + 2 * h <= ss.sent_at[i] + k[TAU]:
+        ss.epoch[i] += 1  # the reply wins over the timeout
+        if not _push(hp, t + 2 * h, i, ss.epoch[i], REPLY):
+            return False
+    return _next_head(pr, hp, j, h)
+
+
+@njit(cache=True)
+def _resume(pr, ss, j, t0, k):
+    """cancel_abandoned: a node back from a lockup drops the requests abandoned meanwhile and
+    serves the rest in order from now."""
+    cap, mu, h, tau = pr.ring.shape[1], k[MU], k[HALF_RTT], k[TAU]
+    queued = pr.tail[j] - pr.head[j]
+    background = max(pr.work[j] - queued / mu, 0.0)
+    live = 0
+    for q in range(pr.head[j], pr.tail[j]):
+        slot = q % cap
+        i = pr.ring_s[j, slot]
+        if pr.ring_x[j, slot] == 0 and pr.ring_e[j, slot] == ss.epoch[i] \
+                and ss.sent_at[i] + tau > t0:
+            live += 1
+            pr.ring[j, slot] = t0 + h + background + live / mu
+            pr.ring_k[j, slot] = pr.cancelled[j]
+        else:
+            pr.ring_x[j, slot] = 1
+    pr.arrived[j] -= queued - live
+    pr.work[j] = background + live / mu
+    pr.clock[j] = t0 + h
 
 
 @njit(cache=True)
@@ -668,11 +775,17 @@ def _record(row, ss, pr, k, node_up, node_sessions, node_buf, acc, served0, te, 
     for j in range(P):
         _advance(pr, j, te + h, mu)
         popped = 0
-        while pr.head[j] < pr.tail[j] and pr.ring[j, pr.head[j] % cap] <= te + h \
-                and pr.up[j] > 0:
-            pr.head[j] += 1
-            popped += 1
-        queue += pr.tail[j] - pr.head[j]
+        if k[CANCEL] > 0:  # the head process pops; cancelled requests are not queued
+            popped = int(pr.served[j])
+            pr.served[j] = 0.0
+            for q in range(pr.head[j], pr.tail[j]):
+                queue += 1 - pr.ring_x[j, q % cap]
+        else:
+            while pr.head[j] < pr.tail[j] and pr.ring[j, pr.head[j] % cap] <= te + h \
+                    and pr.up[j] > 0:
+                pr.head[j] += 1
+                popped += 1
+            queue += pr.tail[j] - pr.head[j]
         demand += pr.lam[j]
         if pr.up[j] > 0:
             capacity += mu
