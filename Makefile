@@ -34,6 +34,7 @@ $(STAMP): pyproject.toml jupyter/overrides.json
 	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@echo "Compiling the model once (numba caches it, so no lesson waits for it)..."
 	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"])'
+	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"].scaled(0.001).replace(horizon_s=60), engine="agents")'
 	touch $@
 
 ## Debian's chromium for the browser test (never a Playwright browser download).

@@ -33,6 +33,9 @@ from incidentlab.model.params import JITTERS, Params
 from incidentlab.model.scenario import Scenario
 
 MAX_USERS = 100_000  # above this a run takes too long: use Scenario.scaled()
+MAX_SESSION_STEPS = 1e9  # users x steps: the per-step bookkeeping visits every session
+MAX_EVENTS = 30_000_000  # some 10-20 s: beyond it a run is refused, not left to hang
+STATS = np.zeros(1, np.int64)  # events of the last run (benchmarks read it)
 MIN_WAIT_S = 1e-3
 KB_PER_GB = 1e6
 # the sample's states, in code order (code = index)
@@ -191,6 +194,11 @@ def _schedule(sc: Scenario, T: int):
 
 
 def _check_size(p: Params) -> None:
+    if p.users * steps(p) > MAX_SESSION_STEPS:
+        raise ScenarioError(
+            f"the agents engine visits every session every step; users x steps = "
+            f"{p.users:,} x {steps(p):,} is above {MAX_SESSION_STEPS:.0e}; accepted: fewer "
+            "users (scenario.scaled(factor)), a shorter horizon_s or a longer dt_s")
     if p.users > MAX_USERS:
         raise ScenarioError(
             f"the agents engine simulates every session; users={p.users:,} is above its "
@@ -235,9 +243,15 @@ def _simulate(x: Scenario | Params, seed: int, sample: int):
         states = np.zeros((T, len(ids)), np.int8)
         nodes = np.zeros((T, len(ids)), np.int64)
         status = _run(ss, pr, hp, _knobs(p), weight, event, limit, faulty_up, bt, bs,
-                      p.event_rate, seed, record, ids, states, nodes)
+                      p.event_rate, seed, record, ids, states, nodes, STATS)
         if status == 0:
             break
+        if status == 3:
+            raise ScenarioError(
+                f"the agents engine stopped after {MAX_EVENTS:,} events: sessions retry too "
+                f"often (reconnect_base_s={p.reconnect_base_s}, inflight_limit="
+                f"{p.inflight_limit}); accepted: a backoff base of at least 0.01 s when an "
+                "in-flight limit turns retries away, or fewer users (scenario.scaled())")
         if status == 1:
             cap *= 4
         else:
@@ -399,8 +413,9 @@ def _clear_queues(pr, t, k):
 
 @njit(cache=True)
 def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec, ids, states,
-         nodes):
-    """Returns 0 when done, 1 if a presence ring overflowed, 2 if the heap did (retry larger)."""
+         nodes, stats):
+    """Returns 0 when done, 1 if a presence ring overflowed, 2 if the heap did (retry larger),
+    3 if it ran past MAX_EVENTS."""
     np.random.seed(seed)
     U, P, S, T = ss.node.shape[0], pr.work.shape[0], weight.shape[0], rec.shape[0]
     cap = pr.ring.shape[1]
@@ -428,6 +443,7 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
         ss.pnode[i] = j
         pr.lam[j] += k[BG]
     tokens, token_t = 0.0, 0.0
+    events = 0
     prev_up = 1.0
     for step in range(T):
         t0 = step * dt
@@ -514,6 +530,9 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
         # -- the events of this step, in time order
         while hp.n[0] > 0 and hp.t[0] < te:
             t, i, e, kind = _pop(hp)
+            events += 1
+            if events > MAX_EVENTS:
+                return 3
             if kind == HEAD:  # node i serves the request at its head
                 if e == pr.nepoch[i] and not _serve_head(pr, ss, hp, i, t, k):
                     return 2
@@ -646,6 +665,7 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
         _record(rec[step], ss, pr, k, node_up, node_sessions, node_buf, acc, served0, te,
                 attempts, sent, links, ids, states[step], nodes[step])
         rec[step, 17] = crashes
+    stats[0] = events
     return 0
 
 
