@@ -541,7 +541,8 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
                 continue
             if kind == CLIENT:
                 if limit[step] >= 0:
-                    tokens = min(limit[step] * dt, tokens + limit[step] * (t - token_t))
+                    burst = max(1.0, limit[step] * dt)  # the fluid admits limit x dt a step
+                    tokens = min(burst, tokens + limit[step] * (t - token_t))
                     token_t = t
                 if up_total <= 0 or (limit[step] >= 0 and tokens < 1.0):
                     ss.client_level[i] += 1
