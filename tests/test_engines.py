@@ -121,7 +121,7 @@ def test_agents_refuse_a_population_too_large_and_name_scaled() -> None:
     with pytest.raises(ScenarioError, match=r"scaled\("):
         il.simulate(il.presets["march-2017"], engine="agents")
     with pytest.raises(ScenarioError, match="shorter horizon_s"):
-        il.simulate(_small(horizon_s=7 * 86_400.0), engine="agents")
+        il.simulate(_small(horizon_s=4 * 86_400.0), engine="agents")
     with pytest.raises(ScenarioError, match="engine"):
         il.simulate(il.presets["march-2017"], engine="quantum")
 
