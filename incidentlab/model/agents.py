@@ -38,6 +38,13 @@ MAX_EVENTS = 30_000_000  # some 10-20 s: beyond it a run is refused, not left to
 STATS = np.zeros(1, np.int64)  # events of the last run (benchmarks read it)
 MIN_WAIT_S = 1e-3
 KB_PER_GB = 1e6
+# what _record computes, in its order; written to the record at the engine's column positions
+QUANTITIES = ("users_connected", "users_stalled", "users_reconnecting", "users_offline",
+              "session_nodes_up", "node_memory_max_gb", "node_memory_mean_gb",
+              "presence_offered_ops", "presence_capacity_ops", "presence_goodput_ops",
+              "presence_queue", "reconnect_attempts", "events_produced", "events_delivered",
+              "events_dropped", "events_lost", "events_buffered", "crashes", "users_unlinked",
+              "presence_demand_ops")
 # the sample's states, in code order (code = index)
 STATES = ("linked", "waiting to retry", "request in flight", "crashed", "reconnecting",
           "offline")
@@ -240,10 +247,11 @@ def _simulate(x: Scenario | Params, seed: int, sample: int):
         hp = Heap(np.zeros(hcap), np.zeros(hcap, np.int64), np.zeros(hcap, np.int64),
                   np.zeros(hcap, np.int64), np.zeros(1, np.int64))
         record = np.zeros((T, len(RECORD)))
+        pos = np.array([RECORD.index(q) for q in QUANTITIES], np.int64)
         states = np.zeros((T, len(ids)), np.int8)
         nodes = np.zeros((T, len(ids)), np.int64)
         status = _run(ss, pr, hp, _knobs(p), weight, event, limit, faulty_up, bt, bs,
-                      p.event_rate, seed, record, ids, states, nodes, STATS)
+                      p.event_rate, seed, record, pos, ids, states, nodes, STATS)
         if status == 0:
             break
         if status == 3:
@@ -412,8 +420,8 @@ def _clear_queues(pr, t, k):
 
 
 @njit(cache=True)
-def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec, ids, states,
-         nodes, stats):
+def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec, pos, ids,
+         states, nodes, stats):
     """Returns 0 when done, 1 if a presence ring overflowed, 2 if the heap did (retry larger),
     3 if it ran past MAX_EVENTS."""
     np.random.seed(seed)
@@ -429,6 +437,7 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
     node_sessions = np.zeros(S)
     node_buf = np.zeros(S)
     served0 = np.zeros(P)
+    row = np.zeros(pos.shape[0])
     answering = np.zeros(P, np.int64)
     faulty = P - 1
     # everyone starts linked; each session node's sessions split evenly over the presence
@@ -663,9 +672,11 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
                 node_buf[s] = 0.0
                 restart_at[s] = te + k[RESTART]
                 crashes += 1
-        _record(rec[step], ss, pr, k, node_up, node_sessions, node_buf, acc, served0, te,
+        _record(row, ss, pr, k, node_up, node_sessions, node_buf, acc, served0, te,
                 attempts, sent, links, ids, states[step], nodes[step])
-        rec[step, 17] = crashes
+        row[17] = crashes
+        for m in range(pos.shape[0]):
+            rec[step, pos[m]] = row[m]
     stats[0] = events
     return 0
 
