@@ -163,3 +163,32 @@ def test_cli_runs_the_agents_engine_at_a_scale(capsys) -> None:
     assert code == 0 and err == "" and '"recovered": true' in out
     assert main(["simulate", "--engine", "agents"]) == 2
     assert "scaled(" in capsys.readouterr().err
+
+
+def _burst(**knobs) -> il.Run:
+    # 5,000 users, no background work, one of three presence nodes lost for good at t=0:
+    # about 1,667 stalled sessions ask the two others at t=1 s (no jitter), 300 ops/s each
+    sc = _small(presence_ops_per_session=0.0, horizon_s=20.0, node_memory_gb=10_000.0)
+    return il.simulate(sc.replace(presence_capacity=300.0, **knobs), engine="agents", seed=5)
+
+
+def test_a_burst_drains_at_the_service_rate_in_fifo_order() -> None:
+    tl = _burst().timeline
+    stalled = tl["users_stalled"].to_numpy()
+    first = stalled[0]
+    assert 1600 <= first <= 1734
+    # 600 links a second while the queue lasts (deterministic service, two nodes)
+    assert stalled[1] == pytest.approx(first - 600, abs=40)
+    assert stalled[2] == pytest.approx(first - 1200, abs=40)
+    assert stalled[4] == 0
+
+
+def test_abandoned_requests_link_nothing_but_still_cost_service() -> None:
+    tl = _burst(rpc_timeout_s=1.0).timeline
+    stalled, queue = tl["users_stalled"].to_numpy(), tl["presence_queue"].to_numpy()
+    first = stalled[0]
+    # only what is served within the 1 s timeout links: about 600 of the burst
+    assert stalled[1] == pytest.approx(first - 600, abs=40)
+    # the rest stays queued after its sessions gave up, and drains at the service rate
+    assert queue[1] == pytest.approx(first - 600, abs=40)
+    assert queue[2] == pytest.approx(queue[1] - 600, abs=40)
