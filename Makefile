@@ -22,6 +22,7 @@ test: $(STAMP) chromium
 ## Speed and scaling benchmarks (medians and ratios).
 bench: $(STAMP)
 	$(PY) -m benchmarks
+	INCIDENTLAB_SLOW=1 $(PY) -m pytest -q -m slow -rxX tests/test_engines.py
 
 $(STAMP): pyproject.toml jupyter/overrides.json
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "incidentlab needs Python >= 3.11; python3 is " + sys.version.split()[0])'
@@ -33,6 +34,7 @@ $(STAMP): pyproject.toml jupyter/overrides.json
 	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@echo "Compiling the model once (numba caches it, so no lesson waits for it)..."
 	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"])'
+	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"].scaled(0.001).replace(horizon_s=60), engine="agents")'
 	touch $@
 
 ## Debian's chromium for the browser test (never a Playwright browser download).

@@ -92,6 +92,9 @@ def main() -> int:
         ("  ratio 50M / 50k", f"{ratio:8.2f}", 1 / 1.2 <= ratio <= 1.2),
         ("  march-2017 per step", f"{t_march / 3600 * 1e6:8.2f} us", None),
     ]
+    from benchmarks import agents
+
+    rows += agents.rows()
     print("incidentlab benchmarks (one core, medians)")
     for name, value, ok in rows:
         mark = "" if ok is None else ("  ok" if ok else "  MISSED")

@@ -911,3 +911,33 @@ def buffer_tradeoff_chart(table: pl.DataFrame) -> alt.FacetChart:
         .facet(column=alt.Column("what:N", title=None), title="The buffer-limit trade-off")
         .resolve_scale(x="independent")
     )
+
+
+def band_chart(band: pl.DataFrame, fluid: pl.DataFrame, column: str = "users_stalled", *,
+               title: str | None = None) -> alt.LayerChart:
+    """The agents engine's 10-90 % band (and median) of `column` around the fluid line.
+
+    `band` is `incidentlab.model.agents.band(...)` (t_s, <column>_lo/_median/_hi); `fluid` is
+    the fluid run's timeline. Time is in minutes from the start.
+    """
+    _require(band, ["t_s", f"{column}_lo", f"{column}_median", f"{column}_hi"], "band frame")
+    _require(fluid, ["t_s", column], "fluid timeline")
+    step = max(1, math.ceil(band.height / MAX_POINTS))
+    spread = band.gather_every(step).select(
+        minute=pl.col("t_s") / 60, lo=pl.col(f"{column}_lo"), hi=pl.col(f"{column}_hi"),
+        median=pl.col(f"{column}_median"))
+    line = fluid.gather_every(max(1, math.ceil(fluid.height / MAX_POINTS))).select(
+        minute=pl.col("t_s") / 60, value=pl.col(column))
+    x = alt.X("minute:Q", title="minutes from the start")
+    area = alt.Chart(alt.Data(values=spread.to_dicts())).mark_area(
+        opacity=0.35, color="#f58518").encode(
+        x=x, y=alt.Y("lo:Q", title=column), y2="hi:Q",
+        tooltip=[alt.Tooltip("minute:Q", format=".1f"), alt.Tooltip("lo:Q", format=",.0f"),
+                 alt.Tooltip("hi:Q", format=",.0f")])
+    median = alt.Chart(alt.Data(values=spread.to_dicts())).mark_line(
+        color="#f58518", strokeDash=[4, 2]).encode(x=x, y="median:Q")
+    fluid_line = alt.Chart(alt.Data(values=line.to_dicts())).mark_line(
+        color="#4c78a8").encode(x=x, y="value:Q")
+    return alt.layer(area, median, fluid_line).properties(
+        width=WIDTH, height=PANEL_HEIGHT * 2,
+        title=title or f"{column}: agents 10-90 % band (orange) around the fluid model (blue)")

@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(p)
     p.add_argument("--format", choices=("table", "json"), default="table",
                    help="output format (default: table; json keys are the Outcome fields)")
+    p.add_argument("--engine", choices=("fluid", "agents"), default="fluid",
+                   help="fluid (mean-field, default) or agents (every session, seeded)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the agents engine")
+    p.add_argument("--scale", type=float, default=None, metavar="FACTOR",
+                   help="run Scenario.scaled(FACTOR), e.g. 0.001 (5,000 users) for agents")
     p.set_defaults(handler=_cmd_simulate)
 
     # --- sweep: a grid of scenarios -> one outcome row each ----------------------------------
@@ -184,7 +189,10 @@ def _scenario(args: argparse.Namespace):
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from incidentlab.model.engine import simulate
 
-    outcome = simulate(_scenario(args)).outcome
+    scenario = _scenario(args)
+    if args.scale is not None:
+        scenario = scenario.scaled(args.scale)
+    outcome = simulate(scenario, engine=args.engine, seed=args.seed).outcome
     if args.format == "json":
         _print_json(outcome.as_dict())
     else:

@@ -23,7 +23,7 @@ from incidentlab.model.outcome import Run, outcomes_from_record
 from incidentlab.model.params import Params
 from incidentlab.model.scenario import Scenario
 
-ENGINES = ("fluid",)
+ENGINES = ("fluid", "agents")
 
 
 def _drop_stale_compiled_loop() -> None:
@@ -49,11 +49,16 @@ KB_PER_GB = 1e6
 UNLIMITED = 1e300  # stands for None (no limit) in the compiled loop
 
 
-def simulate(scenario_or_params: Scenario | Params, engine: str = "fluid") -> Run:
-    """Run one scenario (or Params: their own lockup knobs, no operator actions) -> Run."""
-    scenario = _as_scenario(scenario_or_params)
+def simulate(scenario_or_params: Scenario | Params, engine: str = "fluid", seed: int = 0) -> Run:
+    """Run one scenario (or Params: their own lockup knobs, no operator actions) -> Run.
+    engine="agents" runs the agent-level reference engine (model/agents.py) with `seed`."""
     if engine not in ENGINES:
-        raise ScenarioError(f"engine {engine!r} is unknown; accepted: {', '.join(ENGINES)}")
+        raise ScenarioError(f"engine={engine!r} is unknown; accepted: {', '.join(ENGINES)}")
+    if engine == "agents":
+        from incidentlab.model import agents
+
+        return agents.simulate(scenario_or_params, seed=seed)
+    scenario = _as_scenario(scenario_or_params)
     record = run_record(scenario)
     outcome = outcomes_from_record([scenario], [record])[0]
     return Run(scenario=scenario, record=record, outcome=outcome)

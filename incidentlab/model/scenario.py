@@ -95,6 +95,35 @@ class Scenario:
         """The same scenario with some knobs changed (validated)."""
         return dataclasses.replace(self, params=self.params.replace(**knobs))
 
+    def scaled(self, factor: float) -> Scenario:
+        """The same scenario with `factor` times the users and what goes with them (presence
+        capacity, node memory, admission limits, in-flight limits), so that the fluid outcome is
+        unchanged (the fluid model is scale-free) while an agent-level run gets affordable.
+        Where node memory would fall below its accepted minimum, the sizes of a session and of
+        an event grow instead by the same ratio; in-flight limits round to whole requests."""
+        if not isinstance(factor, int | float) or not 0 < factor <= 1000:
+            raise ScenarioError(f"scaled({factor!r}): accepted: a number in (0, 1000]")
+        p = self.params
+        users = max(1, round(p.users * factor))
+        f = users / p.users  # the factor the rounded population really has
+        memory = max(p.node_memory_gb * f, 0.1)
+        grow = memory / (p.node_memory_gb * f)
+
+        def rate(value: float | None) -> float | None:
+            return None if value is None else value * f
+
+        knobs: dict[str, Any] = {
+            "users": users, "presence_capacity": p.presence_capacity * f,
+            "node_memory_gb": memory, "session_base_kb": p.session_base_kb * grow,
+            "event_kb": p.event_kb * grow, "connect_rate_limit": rate(p.connect_rate_limit)}
+        if p.inflight_limit is not None:
+            knobs["inflight_limit"] = max(1, round(p.inflight_limit * f)) if p.inflight_limit \
+                else 0
+        actions = tuple(dataclasses.replace(a, value=rate(a.value))
+                        if a.kind == "set_connect_rate_limit" else a for a in self.actions)
+        return dataclasses.replace(self, params=p.replace(**knobs), actions=actions,
+                                   name=f"{self.name} x{factor:g}")
+
     @property
     def fault_s(self) -> float | None:
         """Seconds from the start to the first presence lockup, or None without a fault."""
