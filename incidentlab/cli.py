@@ -196,8 +196,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from incidentlab.analysis import sweep
     from incidentlab.model.params import parse_value
-    from incidentlab.sweep import sweep
 
     grids: dict[str, list] = {}
     for item in args.grid:
