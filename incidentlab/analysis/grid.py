@@ -60,7 +60,7 @@ def sweep(base: Scenario | Params | str, *, executor: Executor | None = None,
         target.mkdir(parents=True, exist_ok=True)
     steps = round(max(_all(scenario, names, values, "horizon_s"))
                   / min(_all(scenario, names, values, "dt_s")))
-    size = batch_size(steps)
+    size = batch_size(steps, total)
     batches = (Batch(scenario, tuple(names), None, tuple(values), start, min(start + size, total),
                      fix, None if target is None else str(target), every_s)
                for start in range(0, total, size))

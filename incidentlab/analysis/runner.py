@@ -39,9 +39,13 @@ class Batch(NamedTuple):
     every_s: float
 
 
-def batch_size(steps: int) -> int:
-    """Scenarios per task so the engine's arrays of one task stay under BATCH_BYTES."""
-    return max(1, min(BATCH, BATCH_BYTES // max(1, steps * BYTES_PER_STEP)))
+def batch_size(steps: int, total: int | None = None) -> int:
+    """Scenarios per task: the engine's arrays of one task stay under BATCH_BYTES, and `total`
+    scenarios make at least eight tasks per core, so no core waits for the last one."""
+    size = max(1, min(BATCH, BATCH_BYTES // max(1, steps * BYTES_PER_STEP)))
+    if total is not None:
+        size = min(size, max(4, -(-total // (8 * cores()))))
+    return size
 
 
 def decode(grid: Sequence[Sequence[Any]], index: int) -> tuple[Any, ...]:

@@ -69,7 +69,7 @@ def evaluate(base: Scenario, names: Sequence[str], points: Sequence[tuple[Any, .
     p = base.params
     steps = round(max(p.horizon_s, *(_col(names, points, "horizon_s") or [0]))
                   / min(p.dt_s, *(_col(names, points, "dt_s") or [p.dt_s])))
-    size = batch_size(steps)
+    size = batch_size(steps, len(points))
     batches = (Batch(base, tuple(names), tuple(points[i:i + size]), None, i,
                      min(i + size, len(points)), False, None, 60.0)
                for i in range(0, len(points), size))

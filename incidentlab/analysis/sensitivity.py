@@ -82,7 +82,8 @@ def _bootstrap(f: np.ndarray, rng: np.random.Generator, confidence: float):
     draws = rng.integers(0, n, (RESAMPLES, n))
     s1s, sts = zip(*(indices(f[0, d], f[1, d], f[2:, d].T) for d in draws), strict=True)
     q = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
-    return tuple(np.percentile(np.array(x), q, axis=0) for x in (s1s, sts))
+    with np.errstate(all="ignore"):  # a resample may hold one value only: no variance, NaN
+        return tuple(np.nanpercentile(np.array(x), q, axis=0) for x in (s1s, sts))
 
 
 def sensitivity_markdown(frame: pl.DataFrame) -> str:
@@ -102,5 +103,7 @@ def sensitivity_markdown(frame: pl.DataFrame) -> str:
 def _cell(r: dict[str, Any]) -> str:
     if r["ST"] is None:
         return "–"
+    if r["ST_low"] is None:
+        return f"{r['ST']:.2f} ({r['S1']:.2f})"
     half = (r["ST_high"] - r["ST_low"]) / 2
     return f"{r['ST']:.2f} ± {half:.2f} ({r['S1']:.2f})"
