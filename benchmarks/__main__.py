@@ -15,6 +15,7 @@ import tracemalloc
 from collections.abc import Callable
 
 import incidentlab as il
+from benchmarks import scale
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -100,4 +101,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main() | scale.main())
