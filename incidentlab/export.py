@@ -179,6 +179,7 @@ tr.il-changed td {{ background: #fff4d6; font-weight: bold; }}
 <p class="il-sub">{html.escape(scenario.description or "")}</p>
 <p>Changed knobs: <code>{html.escape(changes)}</code></p>
 {cards_html(run.outcome, params.horizon_s)}
+{uncertainty_html(scenario)}
 <p class="il-sub">{ghost_note}</p>
 {chart_divs}
 <details open><summary>All knobs (highlighted: changed from <code>{preset}</code>)</summary>
@@ -198,6 +199,18 @@ for (const [name, spec] of Object.entries(specs)) {{
 </body>
 </html>
 """
+
+
+def uncertainty_html(scenario: Any) -> str:
+    """A short paragraph: the headline with its range over the assumptions' plausible ranges."""
+    from incidentlab.analysis import InlineExecutor
+    from incidentlab.analysis.uncertainty import headline, uncertainty
+
+    band = uncertainty(scenario, executor=InlineExecutor())
+    text = headline(band)
+    return (f'<p class="il-uncertainty"><b>Over the assumptions:</b> '
+            f"{html.escape(text[0].upper() + text[1:])} The ranges are in docs/model.md "
+            "(“Which assumptions matter”).</p>")
 
 
 def write_report(scenario: Any, path: str | Path, *, preset: str = BASELINE) -> Path:

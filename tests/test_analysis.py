@@ -154,3 +154,22 @@ def test_cli_sensitivity_and_uncertainty(capsys):
     assert "Over the assumptions: first OOM 12.0 min" in capsys.readouterr().out
     assert main(["warm"]) == 0
     assert "model ready" in capsys.readouterr().out
+
+
+def test_the_chart_ranks_knobs_by_total_index():
+    from incidentlab.charts import ChartError, sensitivity_chart
+
+    table = pl.DataFrame({"output": ["first_oom_min"] * 3, "knob": ["a", "b", "c"],
+                          "S1": [0.1, 0.5, None], "ST": [0.2, 0.7, None],
+                          "ST_low": [0.1, 0.6, None], "ST_high": [0.3, 0.8, None]})
+    spec = sensitivity_chart(table).to_dict()
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == ["b", "a", "c"]
+    with pytest.raises(ChartError, match="no output 'oom'"):
+        sensitivity_chart(table, output="oom")
+
+
+def test_the_offline_report_gives_the_headline_range():
+    from incidentlab.export import uncertainty_html
+
+    text = uncertainty_html(presets["march-2017"])
+    assert "Over the assumptions:</b> First OOM 12.0 min, " in text

@@ -65,7 +65,7 @@ def sweep(base: Scenario | Params | str, *, executor: Executor | None = None,
                      fix, None if target is None else str(target), every_s)
                for start in range(0, total, size))
     frames = [pl.DataFrame(rows, schema=OUTCOME_SCHEMA, orient="row")
-              for rows in run(batches, executor)]
+              for rows in run(batches, executor, work=total * steps)]
     outcomes = pl.concat(frames) if frames else pl.DataFrame(schema=OUTCOME_SCHEMA)
     knobs = pl.DataFrame({n: pl.Series(n, _column(values, i), strict=False)
                           for i, n in enumerate(names)})

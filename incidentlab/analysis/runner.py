@@ -159,17 +159,24 @@ def shutdown_local_pools() -> None:
         _POOL.popitem()[1].shutdown(wait=True, cancel_futures=True)
 
 
+SMALL_WORK = 2_000_000  # scenario-steps (about 2 s on one core): less runs in this process
+# unless the local pool is already up, since starting its workers takes longer than that
+
+
 def run(batches: Iterable[Batch], executor: Executor | None = None, window: int | None = None,
-        progress: Callable[[int], None] | None = None) -> Iterator[list[dict[str, Any]]]:
-    """Run `batches` on `executor` (default: all local cores) and yield their results in order,
-    keeping at most `window` batches in flight; `progress(n)` is told of each finished batch."""
+        progress: Callable[[int], None] | None = None,
+        work: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Run `batches` on `executor` (default: all local cores, or this process for less than
+    SMALL_WORK scenario-steps of `work`) and yield their results in order, keeping at most
+    `window` batches in flight; `progress(n)` is told of each finished batch."""
     batches = iter(batches)
     first = next(batches, None)
     if first is None:
         return
     second = next(batches, None)
     if executor is None:
-        executor = InlineExecutor() if second is None else local_executor()
+        small = second is None or (work is not None and work < SMALL_WORK and not _POOL)
+        executor = InlineExecutor() if small else local_executor()
     window = window or 4 * max(cores(), 2)
     pending: deque[Future] = deque()
     queue = [first] + ([] if second is None else [second])

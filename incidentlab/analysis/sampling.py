@@ -73,7 +73,8 @@ def evaluate(base: Scenario, names: Sequence[str], points: Sequence[tuple[Any, .
     batches = (Batch(base, tuple(names), tuple(points[i:i + size]), None, i,
                      min(i + size, len(points)), False, None, 60.0)
                for i in range(0, len(points), size))
-    rows = [row for result in run(batches, executor, progress=progress) for row in result]
+    rows = [row for result in run(batches, executor, progress=progress,
+                                              work=len(points) * steps) for row in result]
     horizon = np.array([_get(base, names, pt, "horizon_s") for pt in points]) - (
         base.fault_s or 0.0)
     first = np.array([np.nan if r["first_oom_s"] is None else r["first_oom_s"] for r in rows])
