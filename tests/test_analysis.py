@@ -173,3 +173,12 @@ def test_the_offline_report_gives_the_headline_range():
 
     text = uncertainty_html(presets["march-2017"])
     assert "Over the assumptions:</b> First OOM 12.0 min, " in text
+
+
+def test_docs_show_the_current_ranges():
+    from pathlib import Path
+
+    from incidentlab.analysis.tables import ranges_markdown
+
+    page = (Path(__file__).parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
+    assert ranges_markdown() in page  # regenerate: python -m incidentlab.analysis.tables ...

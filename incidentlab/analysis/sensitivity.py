@@ -8,6 +8,7 @@ explains alone; total ST: its share with every interaction. ST near 0: the guess
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -82,7 +83,8 @@ def _bootstrap(f: np.ndarray, rng: np.random.Generator, confidence: float):
     draws = rng.integers(0, n, (RESAMPLES, n))
     s1s, sts = zip(*(indices(f[0, d], f[1, d], f[2:, d].T) for d in draws), strict=True)
     q = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
-    with np.errstate(all="ignore"):  # a resample may hold one value only: no variance, NaN
+    with warnings.catch_warnings():  # a resample may hold one value only: no variance, NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
         return tuple(np.nanpercentile(np.array(x), q, axis=0) for x in (s1s, sts))
 
 
