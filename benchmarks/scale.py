@@ -7,6 +7,7 @@ of the contenders are interleaved round by round so load from elsewhere hits all
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import statistics
@@ -94,7 +95,8 @@ def main() -> int:
         import distributed
 
         cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
-                                           host="127.0.0.1", dashboard_address=None)
+                                           host="127.0.0.1", dashboard_address=None,
+                                           silence_logs=logging.ERROR)
         client = distributed.Client(cluster)
         dask = client.get_executor()
         il.sweep(march, executor=dask, event_rate=[1.0, 2.0], node_memory_gb=[64.0])

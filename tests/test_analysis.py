@@ -182,3 +182,10 @@ def test_docs_show_the_current_ranges():
 
     page = (Path(__file__).parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
     assert ranges_markdown() in page  # regenerate: python -m incidentlab.analysis.tables ...
+
+
+def test_cli_says_when_a_buffer_grid_switches_the_policy(capsys):
+    assert main(["sweep", "--set", "horizon_s=300", "--grid", "buffer_limit=none,100"]) == 0
+    captured = capsys.readouterr()
+    assert "incidentlab: note: " in captured.err and "drop-oldest" in captured.err
+    assert len(captured.out.splitlines()) == 3
