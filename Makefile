@@ -28,12 +28,12 @@ $(STAMP): pyproject.toml jupyter/overrides.json
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "incidentlab needs Python >= 3.11; python3 is " + sys.version.split()[0])'
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,scale]'
 	@# JupyterLab settings for offline rooms: never ask to fetch news or check for updates.
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@echo "Compiling the model once (numba caches it, so no lesson waits for it)..."
-	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"])'
+	$(VENV)/bin/incidentlab warm
 	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"].scaled(0.001).replace(horizon_s=60), engine="agents")'
 	touch $@
 

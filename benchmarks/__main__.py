@@ -15,6 +15,7 @@ import tracemalloc
 from collections.abc import Callable
 
 import incidentlab as il
+from benchmarks import scale
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -105,4 +106,4 @@ def main() -> int:
 if __name__ == "__main__":
     from benchmarks import parser  # the report parser: corpus scores and one long line
 
-    sys.exit(main() | parser.main())
+    sys.exit(main() | scale.main() | parser.main())

@@ -30,7 +30,9 @@ _EXPORTS = {
     "simulate": "incidentlab.model.engine",
     "Run": "incidentlab.model.outcome",
     "Outcome": "incidentlab.model.outcome",
-    "sweep": "incidentlab.sweep",
+    "sweep": "incidentlab.analysis",
+    "sensitivity": "incidentlab.analysis",
+    "uncertainty": "incidentlab.analysis",
     "charts": "incidentlab.charts",
     "check": "incidentlab.check",
     "Lab": "incidentlab.lab",
@@ -49,6 +51,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from incidentlab import charts, check  # noqa: F401
+    from incidentlab.analysis import sensitivity, sweep, uncertainty  # noqa: F401
     from incidentlab.lab import Lab, Step  # noqa: F401
     from incidentlab.metrics import incident_metrics  # noqa: F401
     from incidentlab.model.engine import simulate  # noqa: F401
@@ -57,7 +60,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from incidentlab.model.presets import presets  # noqa: F401
     from incidentlab.model.scenario import Action, Scenario  # noqa: F401
     from incidentlab.reports import answer_key, load_report, parse_report, report_text  # noqa: F401
-    from incidentlab.sweep import sweep  # noqa: F401
 
 
 def __getattr__(name: str):

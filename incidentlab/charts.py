@@ -941,3 +941,26 @@ def band_chart(band: pl.DataFrame, fluid: pl.DataFrame, column: str = "users_sta
     return alt.layer(area, median, fluid_line).properties(
         width=WIDTH, height=PANEL_HEIGHT * 2,
         title=title or f"{column}: agents 10-90 % band (orange) around the fluid model (blue)")
+
+
+def sensitivity_chart(table: pl.DataFrame, output: str = "first_oom_min") -> alt.LayerChart:
+    """Knobs ranked by their total Sobol index for one output of `incidentlab.sensitivity`:
+    a bar per knob (ST, with its interval as a rule) and a tick at its first-order index S1."""
+    _require(table, ("output", "knob", "S1", "ST", "ST_low", "ST_high"), "sensitivity table")
+    rows = table.filter(pl.col("output") == output)
+    if rows.is_empty():
+        raise ChartError(f"the sensitivity table has no output {output!r}; accepted: "
+                               f"{', '.join(dict.fromkeys(table['output']))}")
+    rows = rows.sort("ST", descending=True, nulls_last=True).fill_null(0.0)
+    order = rows["knob"].to_list()
+    base = alt.Chart(alt.Data(values=rows.to_dicts())).encode(
+        y=alt.Y("knob:N", sort=order, title=None))
+    tooltip = [alt.Tooltip("knob:N"), alt.Tooltip("ST:Q", format=".2f", title="total"),
+               alt.Tooltip("S1:Q", format=".2f", title="first order")]
+    bars = base.mark_bar(color="#4c78a8").encode(
+        x=alt.X("ST:Q", title=f"Sobol index of {output} (bar: total, tick: alone)"),
+        tooltip=tooltip)
+    ci = base.mark_rule(color="black").encode(x="ST_low:Q", x2="ST_high:Q")
+    ticks = base.mark_tick(color="#e45756", thickness=3).encode(x="S1:Q", tooltip=tooltip)
+    return alt.layer(bars, ci, ticks).properties(
+        title=f"Which assumptions matter for {output}", width=WIDTH, height=alt.Step(18))

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed of the agents engine")
     p.add_argument("--scale", type=float, default=None, metavar="FACTOR",
                    help="run Scenario.scaled(FACTOR), e.g. 0.001 (5,000 users) for agents")
+    p.add_argument("--uncertainty", action="store_true",
+                   help="also run N draws over the assumptions' plausible ranges and give the "
+                        "first OOM and user-minutes lost with their 5th-95th percentile range")
+    p.add_argument("--n", type=int, default=64, metavar="N",
+                   help="draws for --uncertainty (default: 64)")
     p.set_defaults(handler=_cmd_simulate)
 
     # --- sweep: a grid of scenarios -> one outcome row each ----------------------------------
@@ -105,6 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(p)
     p.add_argument("--out", required=True, metavar="FILE.html", help="the HTML file to write")
     p.set_defaults(handler=_cmd_report)
+
+    # --- sensitivity: which assumptions matter (Sobol indices) --------------------------------
+    p = sub.add_parser("sensitivity", help="which assumptions change the outcome (Sobol indices)",
+                       description="Sobol indices of the first OOM, crashes, events lost, "
+                       "user-minutes lost and recovery over the assumptions' plausible ranges "
+                       "(RANGES in model/params.py): N x (knobs + 2) runs on every local core.")
+    _add_model_arguments(p)
+    p.add_argument("--n", type=int, default=64, metavar="N",
+                   help="base samples (default: 64; runs = N x 20; more narrows the intervals)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws (default: 0)")
+    p.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table",
+                   help="output format (default: table)")
+    p.set_defaults(handler=_cmd_sensitivity)
+
+    # --- warm: compile the model once after installing ------------------------------------------
+    p = sub.add_parser("warm", help="compile the model once (numba caches it) after installing",
+                       description="Compile the model's step loop and store it in numba's "
+                       "cache, so the first simulate of a lesson or a command does not wait.")
+    p.set_defaults(handler=_cmd_warm)
 
     # --- Add further subcommands here (simulate, sweep, report): one registration block each,
     # --- like the ones above, with p.set_defaults(handler=_cmd_<name>), and the _cmd_<name>
@@ -203,12 +228,21 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {shown}")
         print()
         print("\n".join(outcome.sentences()))
+    if args.uncertainty:
+        from incidentlab.analysis.uncertainty import headline, uncertainty
+
+        band = uncertainty(_scenario(args), n=args.n)
+        if args.format == "json":
+            _print_json({"uncertainty": band.to_dicts()})
+        else:
+            print()
+            print("Over the assumptions: " + headline(band))
     return EXIT_OK
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from incidentlab.analysis import sweep
     from incidentlab.model.params import parse_value
-    from incidentlab.sweep import sweep
 
     grids: dict[str, list] = {}
     for item in args.grid:
@@ -216,11 +250,49 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if not sep or not values.strip():
             raise IncidentlabError(f"--grid {item!r} is not KNOB=V1,V2,...")
         grids[name.strip()] = [parse_value(name.strip(), v.strip()) for v in values.split(",")]
-    frame = sweep(_scenario(args), **grids)
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always")
+        frame = sweep(_scenario(args), **grids)
+    for note in notes:
+        print(f"incidentlab: note: {note.message}", file=sys.stderr)
     if args.format == "json":
         _print_json(frame.to_dicts())
     else:
         sys.stdout.write(frame.write_csv())
+    return EXIT_OK
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from incidentlab.analysis.sensitivity import sensitivity, sensitivity_markdown
+    from incidentlab.model.params import RANGES
+
+    total = args.n * (len(RANGES) + 2) if args.n > 0 else 0
+    frame = sensitivity(_scenario(args), n=args.n, seed=args.seed,
+                        progress=_progress_bar("sensitivity", total))
+    if args.format == "json":
+        _print_json(frame.to_dicts())
+    elif args.format == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif args.format == "markdown":
+        print(sensitivity_markdown(frame))
+    else:
+        print(f"Sobol indices over the assumptions' ranges, {total:,} runs of {args.preset}: "
+              "ST = total (with interactions), S1 = alone; ST near 0 means the guess does not "
+              "matter.")
+        print(sensitivity_markdown(frame))
+    return EXIT_OK
+
+
+def _cmd_warm(args: argparse.Namespace) -> int:
+    import time
+
+    start = time.perf_counter()
+    from incidentlab.model.engine import simulate
+    from incidentlab.model.presets import presets
+
+    simulate(presets["march-2017"])
+    print(f"model ready in {time.perf_counter() - start:.1f} s (compiled once, then loaded "
+          "from numba's cache)")
     return EXIT_OK
 
 
@@ -238,6 +310,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _fail(message: str) -> int:
     print(f"incidentlab: error: {' '.join(message.split())}", file=sys.stderr)
     return EXIT_ERROR
+
+
+def _progress_bar(what: str, total: int):
+    """A one-line progress bar on stderr for runs of a few seconds or more (a terminal only)."""
+    if total < 500 or not sys.stderr.isatty():
+        return None
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        filled = round(30 * done / total)
+        end = "\n" if done >= total else ""
+        print(f"\r{what} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,} runs",
+              end=end, file=sys.stderr, flush=True)
+
+    return advance
 
 
 def _print_json(value: Any) -> None:

@@ -232,6 +232,7 @@ tr.il-changed td {{ background: #fff4d6; font-weight: bold; }}
 <p class="il-sub">{ghost_note} Hover a panel: every panel shows its values at that time,
 and the dots show the users' sessions then.</p>
 {charts.marks_legend_html() if events is not None else ""}
+{uncertainty_html(scenario)}
 {chart_divs}
 <details open><summary>All knobs (highlighted: changed from <code>{preset}</code>)</summary>
 <table><tr><th>knob</th><th>value</th><th>{preset}</th><th>meaning</th></tr>
@@ -263,6 +264,18 @@ window.addEventListener("resize", () => {{
 </body>
 </html>
 """
+
+
+def uncertainty_html(scenario: Any) -> str:
+    """A short paragraph: the headline with its range over the assumptions' plausible ranges."""
+    from incidentlab.analysis import InlineExecutor
+    from incidentlab.analysis.uncertainty import headline, uncertainty
+
+    band = uncertainty(scenario, executor=InlineExecutor())
+    text = headline(band)
+    return (f'<p class="il-uncertainty"><b>Over the assumptions:</b> '
+            f"{html.escape(text[0].upper() + text[1:])} The ranges are in docs/model.md "
+            "(“Which assumptions matter”).</p>")
 
 
 def write_report(scenario: Any, path: str | Path, *, preset: str = BASELINE) -> Path:

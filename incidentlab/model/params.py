@@ -320,6 +320,33 @@ ASSUMPTIONS: tuple[dict[str, str], ...] = (
      "source": "report: 'The decision is made to ignore the presence cluster for the time being'"},
 )
 
+# Plausible (low, high) of each guessed knob, with why: the ranges the sensitivity analysis and the
+# headline's uncertainty sample. Knobs the report pins (presence_nodes: its '1/3rd') are absent.
+RANGES: dict[str, tuple[float, float, str]] = {
+    "users": (2e6, 10e6, "'millions of concurrent users': from 2 to 10 million"),
+    "session_nodes": (25, 100, "50,000 to 200,000 sessions per Erlang node"),
+    "session_load_spread": (0.05, 0.4, "from nearly even load to nodes 40% above the mean"),
+    "presence_capacity": (55_000, 100_000, "from rho = 0.91 to 0.5 on the two surviving nodes "
+                          "once everyone has re-linked"),
+    "link_cost_ops": (2, 8, "a link request from twice to eight times a background update"),
+    "presence_rtt_s": (0.001, 0.02, "from a quiet data-centre round trip to a busy one"),
+    "presence_ops_per_session": (0.01, 0.04, "half to twice the assumed background rate"),
+    "node_memory_gb": (32, 128, "common VM sizes around 64 GB"),
+    "session_base_kb": (50, 200, "half to twice an assumed idle session"),
+    "event_rate": (1, 4, "half to twice the events a busy user receives"),
+    "event_kb": (0.5, 2, "half to twice the size of an assumed JSON event"),
+    "rpc_timeout_s": (2, 10, "around gen_server's 5 s default, tuned either way"),
+    "reconnect_base_s": (0.5, 2, "a quick first retry, half to twice the assumed 1 s"),
+    "reconnect_cap_s": (2, 8, "a short cap, half to twice the assumed 4 s"),
+    "client_reconnect_base_s": (2, 10, "a first client wait of a few seconds"),
+    "client_reconnect_cap_s": (30, 120, "client backoff caps from half a minute to two"),
+    "session_restart_s": (30, 180, "a supervisor restart within half a minute to three"),
+    "lockup_duration_s": (20, 30, "the report's '20-30 second lockups'"),
+    "lockup_interval_s": (300, 600, "about 40 lockups over ~4.5 h: every 5 to 10 minutes"),
+    "sending_disabled_event_fraction": (0.1, 0.5, "a tenth to half of the events are not "
+                                        "messages"),
+}
+
 
 Params.__doc__ = (Params.__doc__ or "") + "\n\nKnobs (default; accepted):\n" + "\n".join(
     f"    {r['knob']} ({r['default']!r}; {r['accepted']}): {r['doc']}" for r in Params.describe())
