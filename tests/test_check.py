@@ -139,6 +139,7 @@ WRONG = [
         pl.col("session_nodes_up").diff() < 0)["time"][0], {}, ["first crash of the day"]),
     ("06.second_wave_clock", lambda: "14:52", {}, ["trigger itself"]),
     ("06.second_wave_clock", lambda: "14:54", {}, ["report's 14:54"]),
+    ("06.second_wave_clock", lambda: "15:04", {}, ["twelve minutes after 14:52", "14:58"]),
     ("06.second_wave_clock", lambda: _second_wave().replace(tzinfo=None)
      + dt.timedelta(hours=7), {}, ["whole hours"]),
     ("06.reboot_minutes", lambda: 16, {}, ["report's figure"]),

@@ -19,22 +19,10 @@ from incidentlab.errors import ScenarioError
 from incidentlab.model import agents, crosscheck
 from incidentlab.model.outcome import COLUMNS
 
-# case name -> why the fluid model (before the model-truth issue) misses the reference
-DISAGREE = {
-    "2017 policy (1 s, cap 4 s, no jitter)":
-        "fluid stuck; agents recover in 3/3 seeds: the fluid serves background before link "
-        "requests, the real FIFO serves the herd at full speed",
-    "full jitter, cap 120 s": "time to recover fluid 269 s, agents 360 s (ratio 1.34)",
-    "equal jitter, cap 120 s": "time to recover fluid 262 s, agents 344 s (ratio 1.31)",
-    "equal jitter, cap 600 s": "time to recover fluid 269 s, agents 472 s (ratio 1.75)",
-    "decorrelated jitter, cap 600 s":
-        "time to recover fluid 759 s, agents 366 s (ratio 0.48): the fluid's decorrelated "
-        "jitter stops at 12 attempt levels",
-    "in-flight limit 10": "fluid stuck; agents recover in 3/3 seeds: the fluid frees a slot "
-                          "only at the next step",
-    "in-flight limit 100": "fluid stuck; agents recover in 3/3 seeds: the fluid frees a slot "
-                           "only at the next step",
-}
+# case name -> why the fluid model misses the reference (a non-strict xfail that names it).
+# Empty since the model-truth rework: one FIFO queue, slots that turn over per round trip and
+# every jitter's exact waits brought the seven cases that disagreed before within 30%.
+DISAGREE: dict[str, str] = {}
 
 
 def _param(case: crosscheck.Case):
@@ -101,7 +89,7 @@ def test_cancelling_abandoned_requests_ends_the_metastable_state() -> None:
     base = il.simulate(sc, engine="agents").outcome
     cancel = il.simulate(sc.replace(cancel_abandoned=True), engine="agents").outcome
     assert not base.recovered
-    assert cancel.recovered and cancel.time_to_recover_s < 120
+    assert cancel.recovered and cancel.time_to_recover_s < 300
 
 
 def test_scaled_keeps_the_fluid_outcome() -> None:
@@ -168,7 +156,8 @@ def test_cli_runs_the_agents_engine_at_a_scale(capsys) -> None:
 def _burst(**knobs) -> il.Run:
     # 5,000 users, no background work, one of three presence nodes lost for good at t=0:
     # about 1,667 stalled sessions ask the two others at t=1 s (no jitter), 300 ops/s each
-    sc = _small(presence_ops_per_session=0.0, horizon_s=20.0, node_memory_gb=10_000.0)
+    sc = _small(presence_ops_per_session=0.0, horizon_s=20.0, node_memory_gb=10_000.0,
+                link_cost_ops=1.0)
     return il.simulate(sc.replace(presence_capacity=300.0, **knobs), engine="agents", seed=5)
 
 

@@ -61,7 +61,7 @@ def _second_wave(scenario) -> dt.datetime:
     hh, mm = map(int, SECOND_TRIGGER.split(":"))
     trigger = scenario.start.replace(hour=hh, minute=mm, second=0)
     later = [t for t in _crashes(_run(scenario)) if t >= trigger]
-    if not later:  # pragma: no cover - the replay's 14:52 lockup always crashes nodes
+    if not later:  # pragma: no cover - the replay's 16:04 restart always crashes nodes
         raise CheckError("the replay no longer loses a session node after 14:52; this lesson "
                          "needs updating")
     return min(later)
@@ -80,11 +80,13 @@ def second_wave_clock(answer: Any) -> Feedback:
         gap = (expected - expected.replace(hour=14, minute=52, second=0)).total_seconds() / 60
         return passed((
             f"The replay's second wave of crashes begins at {expected:%H:%M:%S}, "
-            f"{_qty(gap, 'minute')} after the presence server fails again.",
-            "The report: at 14:54 engineers 'yet again notice issues with memory usage on our "
-            "sessions servers'. The model was not tuned to this moment; compare them.",
-        ), ("Why does the second wave come faster (or slower) than the first, 11:38 to 11:50? "
-            "Think about what the buffers and the herd looked like at 14:52.",))
+            f"{_qty(gap, 'minute')} after the presence server fails again at 14:52.",
+            "Not after 14:52 itself: from 14:58 (the model's assumed time) the sessions ignore "
+            "presence, as the report says ('For the most part, Discord functions'). The crashes "
+            "come after 16:04, when engineers restart presence, 'effectively repeating the same "
+            "issues from the first incident'. The model was not tuned to this; compare them.",
+        ), ("Why does this wave come faster than the first, 11:38 to 11:50? Count the sessions "
+            "that lose their link at 16:04, and the event rate with sending disabled.",))
     first = _crashes(_run(scenario))[0]
     slips = {
         "the first crash of the day (the first wave), not the first after 14:52": first,
@@ -92,6 +94,8 @@ def second_wave_clock(answer: Any) -> Feedback:
             expected.replace(hour=14, minute=52, second=0),
         "the report's 14:54: the model's crash is what is asked": expected.replace(
             hour=14, minute=54, second=0),
+        "twelve minutes after 14:52, as in the morning; but look at the schedule: what do the "
+        "operators do at 14:58?": expected.replace(hour=15, minute=4, second=0),
     }
     hints = [f"Your time is {abs(off):.0f} minutes {'late' if off > 0 else 'early'}."]
     named = [name for name, t in slips.items() if abs((value - t).total_seconds()) <= 60]
