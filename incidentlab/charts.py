@@ -438,7 +438,7 @@ PIN = "pin"
 
 def _cursor() -> Any:
     return alt.selection_point(
-        name=CURSOR, nearest=True, on="pointermove", clear="pointerout", fields=["x"],
+        name=CURSOR, nearest=True, on="pointermove", clear="view:pointerleave", fields=["x"],
         empty=False,
     )  # fmt: skip
 
@@ -674,7 +674,7 @@ def _compose(
     if len(charts) == 1:
         return charts[0].configure_view(stroke=None)
     top = alt.concat(*charts, columns=1).resolve_scale(color="independent")
-    meta = {"fitExtra": PANEL_EXTRA, "fitMin": 360, "fitGap": 24, "fitColumns": 2}
+    meta = {"fitExtra": PANEL_EXTRA, "fitMin": 320, "fitGap": 24, "fitColumns": 2}
     return top.properties(usermeta=meta).configure_view(stroke=None)
 
 

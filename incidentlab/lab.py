@@ -42,7 +42,7 @@ THROTTLE_S = 0.03
 NONE = "<none>"  # a slider's value standing for its knob's None ("unbounded", "unlimited", ...)
 PANELS = ("memory", "presence", "users", "events")
 CONTROL_WIDTH = "340px"
-LABEL_WIDTH = "150px"
+LABEL_WIDTH = "140px"
 #: Base/cap pairs the controls keep valid (cap >= base) by moving the other one.
 TIED = (
     ("reconnect_base_s", "reconnect_cap_s"),
@@ -164,7 +164,7 @@ CONTROLS: tuple[Control, ...] = (
             incident="a short cap keeps the herd hammering the remaining presence nodes"),
     Control("reconnect_jitter", "Backoff jitter",
             incident="without jitter the retries arrive in synchronised waves"),
-    Control("inflight_limit", "In-flight limit", "per node", _steps(1, 1e5), "none",
+    Control("inflight_limit", "In-flight", "per node", _steps(1, 1e5), "none",
             incident="an action item of the report: a hard limit on in-flight presence calls"),
     Control("fast_fail", "Fast-fail",
             incident="an action item of the report: keep delivering events without presence"),
@@ -350,8 +350,10 @@ LAB_CSS = """
 .il-step-done { color: #1b5e20; }
 .il-step-done .il-step-mark { color: #2e7d32; }
 .il-stale { opacity: 0.35; filter: grayscale(1); }
-.incidentlab-lab .il-words { height: 5.6em; overflow-y: auto; }
-.incidentlab-lab .il-error-box { height: 2.6em; overflow-y: auto; }
+.incidentlab-lab .il-words { height: 8.4em; overflow-y: auto; font-size: 12px; }
+.incidentlab-lab .il-error-box { height: 3.9em; overflow-y: auto; font-size: 12px; }
+.incidentlab-lab .widget-readout { min-width: 80px; max-width: 84px; text-align: left; }
+.incidentlab-lab .il-cards { grid-template-columns: 1fr 1fr; }
 .incidentlab-lab .il-preset-active { outline: 2px solid #1565c0; font-weight: bold; }
 """
 _CSS = f"<style>{CARDS_CSS}{LAB_CSS}</style>"
@@ -447,7 +449,7 @@ class Lab:
         )
         for label, button in self.buttons.items():
             button.on_click(lambda _b, label=label: self._on_button(label))
-        self.cards = widgets.HTML(layout=widgets.Layout(min_height="150px"))
+        self.cards = widgets.HTML(layout=widgets.Layout(min_height="260px", width=CONTROL_WIDTH))
         self.error = widgets.HTML()
         self.error.add_class("il-error-box")
         self.status = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))
@@ -470,14 +472,15 @@ class Lab:
         advanced = widgets.VBox([self.controls[c.knob] for c in CONTROLS if c.advanced])
         fold = widgets.Accordion(children=[advanced], titles=("Advanced",), selected_index=None)
         fold.layout.width = CONTROL_WIDTH
+        # Left: what to do and what it did (steps, controls, errors, cards); right: the panels.
         panel = widgets.VBox(
-            [self.guide, *main, fold],
-            layout=widgets.Layout(width=CONTROL_WIDTH, flex="none", margin="0 10px 0 0"),
+            [self.guide, *main, fold, self.error, self.cards],
+            layout=widgets.Layout(width=CONTROL_WIDTH, flex="none", margin="0 12px 0 0"),
         )
         player = widgets.HBox([self.play, self.moment, self.moment_label],
                               layout=widgets.Layout(width="100%", max_width="640px"))
         right = widgets.VBox(
-            [self.cards, self.error, self.legend, self.chart, player],
+            [self.legend, self.chart, player],
             layout=widgets.Layout(flex="1 1 auto", min_width="0", width="auto"),
         )
         top = widgets.HBox([*self.buttons.values(), self.status],
