@@ -227,6 +227,11 @@ def _time_zone(frame: pl.DataFrame) -> str | None:
     return getattr(dtype, "time_zone", None)
 
 
+def bucket_step(rows: int, max_points: int = MAX_POINTS) -> int:
+    """Timeline rows per chart bucket; bucket k starts at row k * step."""
+    return max(1, math.ceil(rows / max_points))
+
+
 def downsample(
     timeline: pl.DataFrame, *, clock: bool = False, max_points: int = MAX_POINTS
 ) -> pl.DataFrame:
@@ -258,7 +263,7 @@ def downsample(
         .otherwise(0.0)
         .alias("stalled_share"),
     )
-    step = max(1, math.ceil(frame.height / max_points))
+    step = bucket_step(frame.height, max_points)
     aggregations = [
         (pl.col("_clock") if clock else pl.col("_minutes")).first().alias("x"),
         pl.col("t_s").first(),
@@ -390,7 +395,7 @@ def chart_data(
         backdrop = _backdrop(current, _time_zone(timeline), baseline, events, clock)
     limits = [{"oom_gb": float(oom_gb)}] if oom_gb is not None else []
     data = {
-        "current": current.to_dicts(),
+        "current": current.drop("t_s").to_dicts(),  # t_s only pairs the dots with the times
         "baseline": backdrop["baseline"],
         "report": backdrop["report"],
         "limits": limits,

@@ -642,8 +642,10 @@ class Lab:
         self.runs += 1
         ghost = self._baseline()
         events = self._report_events() if replay else None
+        # the dots are drawn at the charted times only: their states need no other rows
+        starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height))
         sessions = charts.session_states(
-            run.timeline, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
+            starts, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
         )
         # The ghost and the report marks change only with the preset and the run's span.
         span = (replay, params.horizon_s, params.dt_s)
@@ -686,13 +688,8 @@ class Lab:
             self.moment.max = len(times) - 1
             self.play.max = len(times) - 1
         if fresh:  # start where the herd is biggest: the fewest sessions linked
-            linked = (
-                sessions.filter(sessions["state"] == "linked")
-                .join(_bucket_starts(rows), on="t_s")
-                .sort("count")
-            )
-            index = int(linked["index"][0]) if linked.height else 0
-            self.moment.value = index
+            linked = sessions.filter(sessions["state"] == "linked")["count"]
+            self.moment.value = int(linked.arg_min() or 0) if len(linked) == len(times) else 0
         self._pin(min(self.moment.value, len(times) - 1))
 
     def _tick(self, params: Any, outcome: Any) -> None:
@@ -717,15 +714,6 @@ class Lab:
 
             self._events = load_report()
         return self._events
-
-
-def _bucket_starts(rows: list[dict[str, Any]]) -> Any:
-    import polars as pl
-
-    return pl.DataFrame(
-        {"t_s": [row["t_s"] for row in rows], "index": list(range(len(rows)))},
-        schema={"t_s": pl.Float64, "index": pl.Int64},
-    )
 
 
 def _with_params(scenario: Any, params: Any) -> Any:
