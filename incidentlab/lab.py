@@ -350,10 +350,12 @@ LAB_CSS = """
 .il-step-done { color: #1b5e20; }
 .il-step-done .il-step-mark { color: #2e7d32; }
 .il-stale { opacity: 0.35; filter: grayscale(1); }
-.incidentlab-lab .il-words { height: 8.4em; overflow-y: auto; font-size: 12px; }
+.incidentlab-lab .il-words { height: 11.2em; overflow-y: auto; font-size: 12px; }
 .incidentlab-lab .il-error-box { height: 3.9em; overflow-y: auto; font-size: 12px; }
 .incidentlab-lab .widget-readout { min-width: 80px; max-width: 84px; text-align: left; }
 .incidentlab-lab .il-cards { grid-template-columns: 1fr 1fr; }
+.incidentlab-lab .il-card { height: 72px; box-sizing: border-box; overflow: hidden; }
+.incidentlab-lab .il-card .il-value { font-size: 13px; }
 .incidentlab-lab .il-preset-active { outline: 2px solid #1565c0; font-weight: bold; }
 """
 _CSS = f"<style>{CARDS_CSS}{LAB_CSS}</style>"
@@ -449,7 +451,7 @@ class Lab:
         )
         for label, button in self.buttons.items():
             button.on_click(lambda _b, label=label: self._on_button(label))
-        self.cards = widgets.HTML(layout=widgets.Layout(min_height="260px", width=CONTROL_WIDTH))
+        self.cards = widgets.HTML(layout=widgets.Layout(height="400px", width=CONTROL_WIDTH))
         self.error = widgets.HTML()
         self.error.add_class("il-error-box")
         self.status = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))

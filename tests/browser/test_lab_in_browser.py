@@ -325,6 +325,10 @@ LAYOUT = """() => {
     if (e.offsetParent === null) { continue; }
     if (e.scrollWidth > e.clientWidth + 1) { clipped.push(e.textContent.trim().slice(0, 40)); }
   }
+  // the outcome's sentences fit the space reserved for them
+  for (const e of lab.querySelectorAll('.il-words, .il-card')) {
+    if (e.scrollHeight > e.clientHeight + 1) { clipped.push(e.textContent.slice(-40)); }
+  }
   const svg = document.querySelector('.incidentlab-chart svg.marks');
   const s = svg ? box(svg) : null;
   return {
@@ -451,6 +455,8 @@ def test_lab_in_chromium(page):
     assert_shows(page, limited)
     assert runs(page) - runs_before < 10, "a drag must not queue a run per stop"
     assert layout(page)["lab"][2] == height, "the Lab changed height on a move"
+    assert layout(page)["clipped"] == []  # cards now set 2017 beside the new values
+    page.screenshot(path=ARTIFACTS / "lab-1280x720-after-drag.png")
 
     # Base above the cap: the cap follows; no error, nothing stale.
     base_slider, cap_slider = _slider(page, "Backoff base"), _slider(page, "Backoff cap")
