@@ -549,6 +549,8 @@ def _panel(
         )
     if cursor is not None:
         layers += _cursor_layers(name, xt, clock, cursor)
+    if cursor is not None and marks and name == "memory":
+        layers += _events_near_cursor()
     return (
         alt.layer(*layers)
         .properties(
@@ -579,7 +581,8 @@ def _cursor_layers(name: str, xt: alt.X, clock: bool, cursor: Any) -> list[alt.C
     """Hover: a rule at the nearest sampled time, each series' value there, all in a tooltip."""
     spec = _PANELS[name]
     series = spec["series"]
-    fmt_value = f"replace(format(datum.value, '{spec['yformat'].replace('~s', '.3~s')}'), 'G', 'B')"
+    shown = f"replace(format(datum.value, '{spec['yformat'].replace('~s', '.3~s')}'), 'G', 'B')"
+    fmt_value = f"abs(datum.value) < 1e-6 ? '0' : {shown}"  # not '−742p' for float dust
     label_expr = " : ".join(f"datum.key == '{k}' ? '{v}'" for k, v in series.items()) + " : ''"
     base = alt.Chart(alt.NamedData("current"))
     # invisible points along the axis: the pointer selects the nearest sampled time
@@ -603,6 +606,34 @@ def _cursor_layers(name: str, xt: alt.X, clock: bool, cursor: Any) -> list[alt.C
         x=xt, y=y, text="label:N"
     )
     return [catcher, rule, dots_, text]
+
+
+#: How close (ms of wall clock) a report event must be to the cursor to be listed beside it.
+NEAR_MS = 5 * 60 * 1000
+NEAR_SHOWN = 3
+
+
+def _events_near_cursor() -> list[alt.Chart]:
+    """The report events within `NEAR_MS` of the hovered time, nearest first, one per line."""
+    at = f"data('{CURSOR}_store')[0].values[0]"
+    base = (
+        alt.Chart(alt.NamedData("report"))
+        .transform_filter(f"length(data('{CURSOR}_store')) > 0")
+        .transform_calculate(dist=f"abs(datum.x - {at})")
+        .transform_filter(f"datum.dist <= {NEAR_MS}")
+        .transform_window(rank="row_number()", sort=[alt.SortField("dist")])
+        .transform_calculate(
+            line="datum.clock + ' ' + datum.kind + ': ' + (length(datum.text) > 64"
+            " ? substring(datum.text, 0, 63) + '…' : datum.text)"
+        )
+    )
+    return [
+        base.transform_filter(f"datum.rank == {k}")
+        .mark_text(align="left", baseline="top", x=4, y=4 + 13 * (k - 1), fontSize=10,
+                   color="#222")
+        .encode(text="line:N")
+        for k in range(1, NEAR_SHOWN + 1)
+    ]  # fmt: skip
 
 
 def _mechanism(clock: bool, cursor: Any, pin: Any) -> alt.LayerChart:

@@ -290,3 +290,12 @@ def test_report_marks_legend_names_every_kind():
     legend = charts.marks_legend_html()
     for kind, color in charts._KIND_COLORS.items():
         assert kind in legend and color in legend
+
+
+def test_replay_lists_the_report_events_near_the_cursor():
+    spec = charts.dashboard(synth.timeline(3600), events=synth.events(), clock=True).to_dict()
+    text = json.dumps(spec["concat"][0])  # the memory panel
+    assert text.count(f"datum.dist <= {charts.NEAR_MS}") == charts.NEAR_SHOWN
+    assert "cursor_store" in text
+    plain = json.dumps(charts.dashboard(synth.timeline(3600)).to_dict())
+    assert "datum.dist" not in plain  # no report, no list
