@@ -464,6 +464,7 @@ def _panel(
     limits: bool,
     cursor: Any = None,
     legends: bool = True,
+    times: str = "current",
 ) -> alt.LayerChart:
     spec = _PANELS[name]
     series = spec["series"]
@@ -548,7 +549,7 @@ def _panel(
             )
         )
     if cursor is not None:
-        layers += _cursor_layers(name, xt, clock, cursor)
+        layers += _cursor_layers(name, xt, clock, cursor, times=times)
     if cursor is not None and marks and name == "memory":
         layers += _events_near_cursor()
     return (
@@ -577,8 +578,15 @@ def marks_legend_html(kinds: Sequence[str] | None = None) -> str:
     )
 
 
-def _cursor_layers(name: str, xt: alt.X, clock: bool, cursor: Any) -> list[alt.Chart]:
-    """Hover: a rule at the nearest sampled time, each series' value there, all in a tooltip."""
+def _cursor_layers(
+    name: str, xt: alt.X, clock: bool, cursor: Any, times: str = "current"
+) -> list[alt.Chart]:
+    """Hover: a rule at the nearest sampled time, each series' value there, all in a tooltip.
+
+    The pointer snaps to the sampled times of dataset `times`: the ghost's, where there is
+    one, are the run's own (same span, same buckets) and never change as controls move, so
+    the browser does not rebuild the hover targets on every update.
+    """
     spec = _PANELS[name]
     series = spec["series"]
     shown = f"replace(format(datum.value, '{spec['yformat'].replace('~s', '.3~s')}'), 'G', 'B')"
@@ -586,7 +594,12 @@ def _cursor_layers(name: str, xt: alt.X, clock: bool, cursor: Any) -> list[alt.C
     label_expr = " : ".join(f"datum.key == '{k}' ? '{v}'" for k, v in series.items()) + " : ''"
     base = alt.Chart(alt.NamedData("current"))
     # invisible points along the axis: the pointer selects the nearest sampled time
-    catcher = base.mark_point(opacity=0).encode(x=xt, y=alt.value(0)).add_params(cursor)
+    catcher = (
+        alt.Chart(alt.NamedData(times))
+        .mark_point(opacity=0)
+        .encode(x=xt, y=alt.value(0))
+        .add_params(cursor)
+    )
     tips = [_time_tip(clock)] + [
         alt.Tooltip(f"{k}:Q", title=v, format=",.4~r") for k, v in series.items()
     ]
@@ -690,7 +703,8 @@ def _compose(
     clock: bool,
     pin: float = 0.0,
 ) -> alt.ConcatChart | alt.LayerChart:
-    """The panels' layout, without data: it depends only on which datasets are non-empty."""
+    """The panels' layout, without data: it depends only on which datasets are non-empty
+    (and on `shown["ghost_times"]`: the ghost is sampled at the run's times, see `same_times`)."""
     cursor = _cursor() if len(panels) > 1 or shown.get("sessions") else None
     charts = [
         _panel(
@@ -702,8 +716,9 @@ def _compose(
             limits=shown["limits"],
             cursor=cursor,
             legends=True,
+            times="baseline" if shown.get("ghost_times") else "current",
         )
-        for i, p in enumerate(panels)
+        for p in panels
     ]
     if shown.get("sessions"):
         charts.append(_mechanism(clock, cursor, alt.param(name=PIN, value=pin)))
@@ -720,6 +735,14 @@ def layout_spec(
     """The Vega-Lite spec of `_compose` as a dict, without datasets: the Lab caches it per
     layout, since building it through altair costs far more than the data it draws."""
     return _compose(panels, shown, clock, pin).to_dict(validate=False)
+
+
+def same_times(datasets: dict[str, list[dict[str, Any]]]) -> bool:
+    """True when the ghost is sampled at the run's times: the hover can then snap to them."""
+    ghost, current = datasets.get("baseline") or [], datasets.get("current") or []
+    return len(ghost) == len(current) and all(
+        g["x"] == c["x"] for g, c in zip(ghost, current, strict=True)
+    )
 
 
 def _with_data(chart: Any, datasets: dict[str, list[dict[str, Any]]]) -> Any:
@@ -754,7 +777,7 @@ def dashboard(
     data = chart_data(
         timeline, baseline=baseline, events=events, oom_gb=oom_gb, clock=clock, sessions=sessions
     )
-    shown = {k: bool(v) for k, v in data.items()}
+    shown = {k: bool(v) for k, v in data.items()} | {"ghost_times": same_times(data)}
     first = data["current"][0]["x"]
     return _with_data(_compose(panels, shown, clock, first if pin is None else pin), data)
 

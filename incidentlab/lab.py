@@ -493,8 +493,8 @@ class Lab:
         self._run_guarded(self.params)
         # The other layout (the replay's wall clock) is built while the learner reads.
         other = self._preset != REPLAY
-        _warm(other, _shown({**dict.fromkeys(("current", "baseline", "limits", "sessions"), 1),
-                             "report": other}))
+        _warm(other, (*_shown({**dict.fromkeys(("current", "baseline", "limits", "sessions"), 1),
+                               "report": other}), ("ghost_times", True)))
 
     # -- public
 
@@ -658,7 +658,7 @@ class Lab:
         )  # fmt: skip
         if backdrop is None:
             self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
-        key = (replay, _shown(data))
+        key = (replay, (*_shown(data), ("ghost_times", charts.same_times(data))))
         if self._layout_key != key:
             self.chart.show({**_layout(*key), "datasets": data})
             self._layout_key = key

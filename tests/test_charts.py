@@ -299,3 +299,16 @@ def test_replay_lists_the_report_events_near_the_cursor():
     assert "cursor_store" in text
     plain = json.dumps(charts.dashboard(synth.timeline(3600)).to_dict())
     assert "datum.dist" not in plain  # no report, no list
+
+
+def test_hover_snaps_to_the_ghosts_times_only_when_they_are_the_runs():
+    run = il.simulate(il.presets["march-2017"])
+
+    def hover_data(spec):
+        layers = spec["concat"][0]["layer"]
+        return [lay["data"]["name"] for lay in layers if lay.get("mark", {}).get("opacity") == 0]
+
+    same = charts.dashboard(run.timeline, baseline=run.timeline).to_dict()
+    assert hover_data(same) == ["baseline"]  # unchanged by control moves
+    shorter = charts.dashboard(run.timeline, baseline=run.timeline.head(600)).to_dict()
+    assert hover_data(shorter) == ["current"]
