@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import incidentlab as il
 from benchmarks import scale
+from benchmarks.lab import rows as lab_rows
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -92,6 +93,7 @@ def main() -> int:
         ("march-2017 at 50 million users", f"{t_big * 1e3:8.1f} ms", None),
         ("  ratio 50M / 50k", f"{ratio:8.2f}", 1 / 1.2 <= ratio <= 1.2),
         ("  march-2017 per step", f"{t_march / 3600 * 1e6:8.2f} us", None),
+        *lab_rows(),
     ]
     from benchmarks import agents
 

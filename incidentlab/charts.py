@@ -227,6 +227,11 @@ def _time_zone(frame: pl.DataFrame) -> str | None:
     return getattr(dtype, "time_zone", None)
 
 
+def bucket_step(rows: int, max_points: int = MAX_POINTS) -> int:
+    """Timeline rows per chart bucket; bucket k starts at row k * step."""
+    return max(1, math.ceil(rows / max_points))
+
+
 def downsample(
     timeline: pl.DataFrame, *, clock: bool = False, max_points: int = MAX_POINTS
 ) -> pl.DataFrame:
@@ -258,7 +263,7 @@ def downsample(
         .otherwise(0.0)
         .alias("stalled_share"),
     )
-    step = max(1, math.ceil(frame.height / max_points))
+    step = bucket_step(frame.height, max_points)
     aggregations = [
         (pl.col("_clock") if clock else pl.col("_minutes")).first().alias("x"),
         pl.col("t_s").first(),
@@ -390,7 +395,7 @@ def chart_data(
         backdrop = _backdrop(current, _time_zone(timeline), baseline, events, clock)
     limits = [{"oom_gb": float(oom_gb)}] if oom_gb is not None else []
     data = {
-        "current": current.to_dicts(),
+        "current": current.drop("t_s").to_dicts(),  # t_s only pairs the dots with the times
         "baseline": backdrop["baseline"],
         "report": backdrop["report"],
         "limits": limits,
@@ -438,7 +443,7 @@ PIN = "pin"
 
 def _cursor() -> Any:
     return alt.selection_point(
-        name=CURSOR, nearest=True, on="pointermove", clear="pointerout", fields=["x"],
+        name=CURSOR, nearest=True, on="pointermove", clear="view:pointerleave", fields=["x"],
         empty=False,
     )  # fmt: skip
 
@@ -459,6 +464,7 @@ def _panel(
     limits: bool,
     cursor: Any = None,
     legends: bool = True,
+    times: str = "current",
 ) -> alt.LayerChart:
     spec = _PANELS[name]
     series = spec["series"]
@@ -543,7 +549,9 @@ def _panel(
             )
         )
     if cursor is not None:
-        layers += _cursor_layers(name, xt, clock, cursor)
+        layers += _cursor_layers(name, xt, clock, cursor, times=times)
+    if cursor is not None and marks and name == "memory":
+        layers += _events_near_cursor()
     return (
         alt.layer(*layers)
         .properties(
@@ -570,15 +578,28 @@ def marks_legend_html(kinds: Sequence[str] | None = None) -> str:
     )
 
 
-def _cursor_layers(name: str, xt: alt.X, clock: bool, cursor: Any) -> list[alt.Chart]:
-    """Hover: a rule at the nearest sampled time, each series' value there, all in a tooltip."""
+def _cursor_layers(
+    name: str, xt: alt.X, clock: bool, cursor: Any, times: str = "current"
+) -> list[alt.Chart]:
+    """Hover: a rule at the nearest sampled time, each series' value there, all in a tooltip.
+
+    The pointer snaps to the sampled times of dataset `times`: the ghost's, where there is
+    one, are the run's own (same span, same buckets) and never change as controls move, so
+    the browser does not rebuild the hover targets on every update.
+    """
     spec = _PANELS[name]
     series = spec["series"]
-    fmt_value = f"replace(format(datum.value, '{spec['yformat'].replace('~s', '.3~s')}'), 'G', 'B')"
+    shown = f"replace(format(datum.value, '{spec['yformat'].replace('~s', '.3~s')}'), 'G', 'B')"
+    fmt_value = f"abs(datum.value) < 1e-6 ? '0' : {shown}"  # not '−742p' for float dust
     label_expr = " : ".join(f"datum.key == '{k}' ? '{v}'" for k, v in series.items()) + " : ''"
     base = alt.Chart(alt.NamedData("current"))
     # invisible points along the axis: the pointer selects the nearest sampled time
-    catcher = base.mark_point(opacity=0).encode(x=xt, y=alt.value(0)).add_params(cursor)
+    catcher = (
+        alt.Chart(alt.NamedData(times))
+        .mark_point(opacity=0)
+        .encode(x=xt, y=alt.value(0))
+        .add_params(cursor)
+    )
     tips = [_time_tip(clock)] + [
         alt.Tooltip(f"{k}:Q", title=v, format=",.4~r") for k, v in series.items()
     ]
@@ -598,6 +619,34 @@ def _cursor_layers(name: str, xt: alt.X, clock: bool, cursor: Any) -> list[alt.C
         x=xt, y=y, text="label:N"
     )
     return [catcher, rule, dots_, text]
+
+
+#: How close (ms of wall clock) a report event must be to the cursor to be listed beside it.
+NEAR_MS = 5 * 60 * 1000
+NEAR_SHOWN = 3
+
+
+def _events_near_cursor() -> list[alt.Chart]:
+    """The report events within `NEAR_MS` of the hovered time, nearest first, one per line."""
+    at = f"data('{CURSOR}_store')[0].values[0]"
+    base = (
+        alt.Chart(alt.NamedData("report"))
+        .transform_filter(f"length(data('{CURSOR}_store')) > 0")
+        .transform_calculate(dist=f"abs(datum.x - {at})")
+        .transform_filter(f"datum.dist <= {NEAR_MS}")
+        .transform_window(rank="row_number()", sort=[alt.SortField("dist")])
+        .transform_calculate(
+            line="datum.clock + ' ' + datum.kind + ': ' + (length(datum.text) > 64"
+            " ? substring(datum.text, 0, 63) + '…' : datum.text)"
+        )
+    )
+    return [
+        base.transform_filter(f"datum.rank == {k}")
+        .mark_text(align="left", baseline="top", x=4, y=4 + 13 * (k - 1), fontSize=10,
+                   color="#222")
+        .encode(text="line:N")
+        for k in range(1, NEAR_SHOWN + 1)
+    ]  # fmt: skip
 
 
 def _mechanism(clock: bool, cursor: Any, pin: Any) -> alt.LayerChart:
@@ -654,7 +703,8 @@ def _compose(
     clock: bool,
     pin: float = 0.0,
 ) -> alt.ConcatChart | alt.LayerChart:
-    """The panels' layout, without data: it depends only on which datasets are non-empty."""
+    """The panels' layout, without data: it depends only on which datasets are non-empty
+    (and on `shown["ghost_times"]`: the ghost is sampled at the run's times, see `same_times`)."""
     cursor = _cursor() if len(panels) > 1 or shown.get("sessions") else None
     charts = [
         _panel(
@@ -666,15 +716,16 @@ def _compose(
             limits=shown["limits"],
             cursor=cursor,
             legends=True,
+            times="baseline" if shown.get("ghost_times") else "current",
         )
-        for i, p in enumerate(panels)
+        for p in panels
     ]
     if shown.get("sessions"):
         charts.append(_mechanism(clock, cursor, alt.param(name=PIN, value=pin)))
     if len(charts) == 1:
         return charts[0].configure_view(stroke=None)
     top = alt.concat(*charts, columns=1).resolve_scale(color="independent")
-    meta = {"fitExtra": PANEL_EXTRA, "fitMin": 360, "fitGap": 24, "fitColumns": 2}
+    meta = {"fitExtra": PANEL_EXTRA, "fitMin": 320, "fitGap": 24, "fitColumns": 2}
     return top.properties(usermeta=meta).configure_view(stroke=None)
 
 
@@ -684,6 +735,14 @@ def layout_spec(
     """The Vega-Lite spec of `_compose` as a dict, without datasets: the Lab caches it per
     layout, since building it through altair costs far more than the data it draws."""
     return _compose(panels, shown, clock, pin).to_dict(validate=False)
+
+
+def same_times(datasets: dict[str, list[dict[str, Any]]]) -> bool:
+    """True when the ghost is sampled at the run's times: the hover can then snap to them."""
+    ghost, current = datasets.get("baseline") or [], datasets.get("current") or []
+    return len(ghost) == len(current) and all(
+        g["x"] == c["x"] for g, c in zip(ghost, current, strict=True)
+    )
 
 
 def _with_data(chart: Any, datasets: dict[str, list[dict[str, Any]]]) -> Any:
@@ -718,7 +777,7 @@ def dashboard(
     data = chart_data(
         timeline, baseline=baseline, events=events, oom_gb=oom_gb, clock=clock, sessions=sessions
     )
-    shown = {k: bool(v) for k, v in data.items()}
+    shown = {k: bool(v) for k, v in data.items()} | {"ghost_times": same_times(data)}
     first = data["current"][0]["x"]
     return _with_data(_compose(panels, shown, clock, first if pin is None else pin), data)
 

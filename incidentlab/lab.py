@@ -42,7 +42,7 @@ THROTTLE_S = 0.03
 NONE = "<none>"  # a slider's value standing for its knob's None ("unbounded", "unlimited", ...)
 PANELS = ("memory", "presence", "users", "events")
 CONTROL_WIDTH = "340px"
-LABEL_WIDTH = "150px"
+LABEL_WIDTH = "140px"
 #: Base/cap pairs the controls keep valid (cap >= base) by moving the other one.
 TIED = (
     ("reconnect_base_s", "reconnect_cap_s"),
@@ -164,7 +164,7 @@ CONTROLS: tuple[Control, ...] = (
             incident="a short cap keeps the herd hammering the remaining presence nodes"),
     Control("reconnect_jitter", "Backoff jitter",
             incident="without jitter the retries arrive in synchronised waves"),
-    Control("inflight_limit", "In-flight limit", "per node", _steps(1, 1e5), "none",
+    Control("inflight_limit", "In-flight", "per node", _steps(1, 1e5), "none",
             incident="an action item of the report: a hard limit on in-flight presence calls"),
     Control("fast_fail", "Fast-fail",
             incident="an action item of the report: keep delivering events without presence"),
@@ -350,8 +350,12 @@ LAB_CSS = """
 .il-step-done { color: #1b5e20; }
 .il-step-done .il-step-mark { color: #2e7d32; }
 .il-stale { opacity: 0.35; filter: grayscale(1); }
-.incidentlab-lab .il-words { height: 5.6em; overflow-y: auto; }
-.incidentlab-lab .il-error-box { height: 2.6em; overflow-y: auto; }
+.incidentlab-lab .il-words { height: 11.2em; overflow-y: auto; font-size: 12px; }
+.incidentlab-lab .il-error-box { height: 3.9em; overflow-y: auto; font-size: 12px; }
+.incidentlab-lab .widget-readout { min-width: 80px; max-width: 84px; text-align: left; }
+.incidentlab-lab .il-cards { grid-template-columns: 1fr 1fr; }
+.incidentlab-lab .il-card { height: 72px; box-sizing: border-box; overflow: hidden; }
+.incidentlab-lab .il-card .il-value { font-size: 13px; }
 .incidentlab-lab .il-preset-active { outline: 2px solid #1565c0; font-weight: bold; }
 """
 _CSS = f"<style>{CARDS_CSS}{LAB_CSS}</style>"
@@ -447,7 +451,7 @@ class Lab:
         )
         for label, button in self.buttons.items():
             button.on_click(lambda _b, label=label: self._on_button(label))
-        self.cards = widgets.HTML(layout=widgets.Layout(min_height="150px"))
+        self.cards = widgets.HTML(layout=widgets.Layout(height="400px", width=CONTROL_WIDTH))
         self.error = widgets.HTML()
         self.error.add_class("il-error-box")
         self.status = widgets.HTML(layout=widgets.Layout(margin="0 0 0 12px"))
@@ -470,14 +474,15 @@ class Lab:
         advanced = widgets.VBox([self.controls[c.knob] for c in CONTROLS if c.advanced])
         fold = widgets.Accordion(children=[advanced], titles=("Advanced",), selected_index=None)
         fold.layout.width = CONTROL_WIDTH
+        # Left: what to do and what it did (steps, controls, errors, cards); right: the panels.
         panel = widgets.VBox(
-            [self.guide, *main, fold],
-            layout=widgets.Layout(width=CONTROL_WIDTH, flex="none", margin="0 10px 0 0"),
+            [self.guide, *main, fold, self.error, self.cards],
+            layout=widgets.Layout(width=CONTROL_WIDTH, flex="none", margin="0 12px 0 0"),
         )
         player = widgets.HBox([self.play, self.moment, self.moment_label],
                               layout=widgets.Layout(width="100%", max_width="640px"))
         right = widgets.VBox(
-            [self.cards, self.error, self.legend, self.chart, player],
+            [self.legend, self.chart, player],
             layout=widgets.Layout(flex="1 1 auto", min_width="0", width="auto"),
         )
         top = widgets.HBox([*self.buttons.values(), self.status],
@@ -488,8 +493,8 @@ class Lab:
         self._run_guarded(self.params)
         # The other layout (the replay's wall clock) is built while the learner reads.
         other = self._preset != REPLAY
-        _warm(other, _shown({**dict.fromkeys(("current", "baseline", "limits", "sessions"), 1),
-                             "report": other}))
+        _warm(other, (*_shown({**dict.fromkeys(("current", "baseline", "limits", "sessions"), 1),
+                               "report": other}), ("ghost_times", True)))
 
     # -- public
 
@@ -639,8 +644,10 @@ class Lab:
         self.runs += 1
         ghost = self._baseline()
         events = self._report_events() if replay else None
+        # the dots are drawn at the charted times only: their states need no other rows
+        starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height))
         sessions = charts.session_states(
-            run.timeline, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
+            starts, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
         )
         # The ghost and the report marks change only with the preset and the run's span.
         span = (replay, params.horizon_s, params.dt_s)
@@ -651,7 +658,7 @@ class Lab:
         )  # fmt: skip
         if backdrop is None:
             self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
-        key = (replay, _shown(data))
+        key = (replay, (*_shown(data), ("ghost_times", charts.same_times(data))))
         if self._layout_key != key:
             self.chart.show({**_layout(*key), "datasets": data})
             self._layout_key = key
@@ -683,13 +690,8 @@ class Lab:
             self.moment.max = len(times) - 1
             self.play.max = len(times) - 1
         if fresh:  # start where the herd is biggest: the fewest sessions linked
-            linked = (
-                sessions.filter(sessions["state"] == "linked")
-                .join(_bucket_starts(rows), on="t_s")
-                .sort("count")
-            )
-            index = int(linked["index"][0]) if linked.height else 0
-            self.moment.value = index
+            linked = sessions.filter(sessions["state"] == "linked")["count"]
+            self.moment.value = int(linked.arg_min() or 0) if len(linked) == len(times) else 0
         self._pin(min(self.moment.value, len(times) - 1))
 
     def _tick(self, params: Any, outcome: Any) -> None:
@@ -714,15 +716,6 @@ class Lab:
 
             self._events = load_report()
         return self._events
-
-
-def _bucket_starts(rows: list[dict[str, Any]]) -> Any:
-    import polars as pl
-
-    return pl.DataFrame(
-        {"t_s": [row["t_s"] for row in rows], "index": list(range(len(rows)))},
-        schema={"t_s": pl.Float64, "index": pl.Int64},
-    )
 
 
 def _with_params(scenario: Any, params: Any) -> Any:

@@ -79,10 +79,12 @@ async function render({ model, el }) {
     if (!message || !message.datasets) { return; }
     Object.assign(latest, message.datasets);
     if (!view) { return; }
+    const started = performance.now();
     for (const [name, values] of Object.entries(message.datasets)) {
       view.data(name, values);
     }
     await view.runAsync();
+    box.dataset.renderMs = String(Math.round(performance.now() - started));
     done(message.revision);
   };
   // One chain: an update never races the embed it depends on.

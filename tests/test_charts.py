@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 import vl_convert as vlc
 
+import incidentlab as il
 from incidentlab import IncidentlabError, charts
 
 VL = "6.4"
@@ -222,3 +223,92 @@ def test_timeline_axis_names_the_next_day_at_midnight():
     svg = svg_of(charts.timeline_chart(il.load_report("discord-2017-03-20")))
     assert ">Mar 21</text>" in svg
     assert ">12:00</text>" in svg
+
+
+# -- the mechanism view and the shared cursor
+
+
+def test_session_states_partition_the_users_at_every_step():
+    run = il.simulate(il.presets["march-2017"])
+    p = run.scenario.params
+    states = charts.session_states(
+        run.timeline, rpc_timeout_s=p.rpc_timeout_s, reconnect_cap_s=p.reconnect_cap_s
+    )
+    assert set(states["state"].unique()) == set(charts.SESSION_STATES)
+    totals = states.group_by("t_s").agg(pl.col("count").sum()).sort("t_s")
+    expected = run.timeline.select(
+        pl.col("users_connected") + pl.col("users_reconnecting") + pl.col("users_offline").clip(0)
+    ).to_series()
+    assert totals["count"].to_list() == pytest.approx(expected.to_list(), rel=1e-9, abs=1e-3)
+    assert (states["count"] >= 0).all()
+    # the lockup stalls sessions before anyone retries: buffering, not yet waiting or in flight
+    first = states.filter(pl.col("t_s") == 60.0)
+    by = dict(zip(first["state"], first["count"], strict=True))
+    assert by["stalled, buffering"] > 0.2 * p.users
+
+
+def test_dots_give_each_state_its_share_of_100_at_every_time():
+    frame = pl.DataFrame(
+        {
+            "t_s": [0.0, 0.0, 60.0, 60.0, 60.0],
+            "state": ["linked", "crashed", "linked", "reconnecting", "crashed"],
+            "count": [3.0, 1.0, 1.0, 1.0, 2.0],
+        }
+    )
+    at = pl.DataFrame({"t_s": [0.0, 60.0], "x": [0.0, 1.0]})
+    rows = charts.dots(frame, at)
+    assert rows.rows() == [
+        (0.0, "linked", 0, 75), (0.0, "crashed", 75, 100),
+        (1.0, "linked", 0, 25), (1.0, "reconnecting", 25, 50), (1.0, "crashed", 50, 100),
+    ]  # fmt: skip
+    # one row per sampled session (an agent engine) counts the same way
+    sessions = pl.DataFrame(
+        {"t_s": [0.0] * 4, "state": ["linked"] * 3 + ["crashed"], "session": [1, 2, 3, 4]}
+    )
+    assert charts.dots(sessions, at).rows() == rows.rows()[:2]
+    with pytest.raises(charts.ChartError, match="unknown state"):
+        charts.dots(frame.with_columns(pl.lit("asleep").alias("state")), at)
+
+
+def test_dashboard_shares_one_cursor_and_fits_two_columns_in_the_browser():
+    run = il.simulate(il.presets["march-2017"])
+    p = run.scenario.params
+    states = charts.session_states(
+        run.timeline, rpc_timeout_s=p.rpc_timeout_s, reconnect_cap_s=p.reconnect_cap_s
+    )
+    chart = charts.dashboard(run.timeline, baseline=run.timeline, oom_gb=64, sessions=states)
+    spec = chart.to_dict()
+    cursor = [q for q in spec["params"] if q["name"] == charts.CURSOR]
+    assert len(cursor) == 1 and len(cursor[0]["views"]) >= 4  # every time panel moves it
+    assert len(spec["concat"]) == 5 and spec["usermeta"]["fitColumns"] == 2
+    assert {r["state"] for r in spec["datasets"]["sessions"]} <= set(charts.SESSION_STATES)
+    svg = svg_of(chart)
+    assert "Sessions (each dot 1% of users)" in svg and charts.GHOST_LABEL in svg
+
+
+def test_report_marks_legend_names_every_kind():
+    legend = charts.marks_legend_html()
+    for kind, color in charts._KIND_COLORS.items():
+        assert kind in legend and color in legend
+
+
+def test_replay_lists_the_report_events_near_the_cursor():
+    spec = charts.dashboard(synth.timeline(3600), events=synth.events(), clock=True).to_dict()
+    text = json.dumps(spec["concat"][0])  # the memory panel
+    assert text.count(f"datum.dist <= {charts.NEAR_MS}") == charts.NEAR_SHOWN
+    assert "cursor_store" in text
+    plain = json.dumps(charts.dashboard(synth.timeline(3600)).to_dict())
+    assert "datum.dist" not in plain  # no report, no list
+
+
+def test_hover_snaps_to_the_ghosts_times_only_when_they_are_the_runs():
+    run = il.simulate(il.presets["march-2017"])
+
+    def hover_data(spec):
+        layers = spec["concat"][0]["layer"]
+        return [lay["data"]["name"] for lay in layers if lay.get("mark", {}).get("opacity") == 0]
+
+    same = charts.dashboard(run.timeline, baseline=run.timeline).to_dict()
+    assert hover_data(same) == ["baseline"]  # unchanged by control moves
+    shorter = charts.dashboard(run.timeline, baseline=run.timeline.head(600)).to_dict()
+    assert hover_data(shorter) == ["current"]

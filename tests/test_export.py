@@ -10,7 +10,7 @@ import pytest
 
 import incidentlab as il
 from incidentlab.cli import main
-from incidentlab.export import outcome_cards, report_html, write_report
+from incidentlab.export import compare_cards, outcome_cards, report_html, write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
@@ -123,3 +123,20 @@ def test_report_renders_in_chromium_with_no_network(tmp_path, limited_page):
             browser.close()
     assert requests == [] and errors == []
     assert "Session node memory" in texts and any(t.startswith("peak stalled") for t in texts)
+
+
+def test_report_cards_set_2017_beside_the_run_and_the_page_uses_its_width(limited_page):
+    scenario = il.presets["march-2017"].replace(buffer_limit=1000, buffer_policy="drop-oldest")
+    now = outcome_cards(il.simulate(scenario).outcome, scenario.params.horizon_s)
+    then = outcome_cards(il.simulate(il.presets["march-2017"]).outcome, 3600)
+    changed = [k for k in now if now[k] != then[k]]
+    assert changed  # a buffer limit changes the day
+    for key in changed:
+        assert f'{then[key]} →</span> <span class="il-value">{now[key]}</span>' in limited_page
+    march = il.simulate(il.presets["march-2017"]).outcome
+    verdict = compare_cards(il.simulate(scenario).outcome, march)
+    for key in changed:
+        assert f'data-card="{key}" data-vs-2017="{verdict[key]}"' in limited_page
+        assert verdict[key] in ("better", "worse")
+    assert "max-width: 1000px; color" not in limited_page  # the charts may use the page's width
+    assert "fitSpec(spec, box.getBoundingClientRect().width)" in limited_page

@@ -352,25 +352,31 @@ def update_nodes(k, c, nodes, send, links):
     frac = min(links / unlinked, 1.0) if unlinked > 0 else 0.0
     per_session = k.event_rate * send * k.dt
     stalls = 0.0 if (k.fast_fail > 0 or c.ignoring > 0) else 1.0
+    limit, policy = k.buf_limit, k.policy
+    produced = delivered = dropped = 0.0  # summed here, stored once (the loop stays in registers)
     overflow = False
     for s in range(nodes.shape[0]):
         n = nodes[s]
-        c.delivered += n.buffered * frac
-        n.stalled *= 1.0 - frac
-        n.pending *= 1.0 - frac
-        n.buffered *= 1.0 - frac
-        ready = n.sessions - n.pending
-        stalled = n.stalled * stalls
-        c.produced += ready * per_session
-        c.delivered += (ready - stalled) * per_session
-        n.buffered += stalled * per_session
-        excess = n.buffered - n.stalled * k.buf_limit
+        delivered += n.buffered * frac
+        stalled_n = n.stalled * (1.0 - frac)
+        pending = n.pending * (1.0 - frac)
+        buffered = n.buffered * (1.0 - frac)
+        ready = n.sessions - pending
+        stalled = stalled_n * stalls
+        produced += ready * per_session
+        delivered += (ready - stalled) * per_session
+        buffered += stalled * per_session
+        excess = buffered - stalled_n * limit
         if excess > 0:
-            if k.policy == DROP_OLDEST:
-                n.buffered -= excess
-                c.dropped += excess
-            elif k.policy == DISCONNECT:
+            if policy == DROP_OLDEST:
+                buffered -= excess
+                dropped += excess
+            elif policy == DISCONNECT:
                 overflow = True
+        n.stalled, n.pending, n.buffered = stalled_n, pending, buffered
+    c.produced += produced
+    c.delivered += delivered
+    c.dropped += dropped
     return overflow
 
 
@@ -396,9 +402,10 @@ def out_of_memory(t, k, c, nodes, q, r, cl):
     """'members of the sessions cluster began to OOM (run out of memory) and crash': a node
     over its memory loses every session and buffered event, and comes back empty after
     `session_restart_s`."""
+    base_kb, event_kb, mem_kb = k.base_kb, k.event_kb, k.mem_kb
     for s in range(nodes.shape[0]):
         n = nodes[s]
-        if n.up > 0 and memory_kb(n, k) > k.mem_kb:
+        if n.up > 0 and n.sessions * base_kb + n.buffered * event_kb > mem_kb:  # memory_kb
             end_sessions(t + 1, c, nodes, s, n.sessions, True, q, r, cl)
             n.up = 0.0
             n.restart_at = (t + 1) * k.dt + k.restart_s
