@@ -106,7 +106,7 @@ class Heap(NamedTuple):
 
 
 RETRY, REPLY, TIMEOUT, CLIENT, HEAD = 0, 1, 2, 3, 4  # event kinds (HEAD: s is a node)
-NO_EVENT, FULL_REBOOT, RESTART_PRESENCE = 0, 1, 2  # operator events at a step
+NO_EVENT, FULL_REBOOT, RESTART_PRESENCE, IGNORE_PRESENCE = 0, 1, 2, 3  # operator events
 
 
 def simulate(scenario: Scenario | Params, seed: int = 0) -> Run:
@@ -198,6 +198,8 @@ def _schedule(sc: Scenario, T: int):
             event[k] = FULL_REBOOT
         elif a.kind == "restart_presence":
             event[k] = RESTART_PRESENCE
+        elif a.kind == "ignore_presence":
+            event[k] = IGNORE_PRESENCE
     return event, limit, _faulty_node_timeline(sc, T), np.array(bt), np.array(bs)
 
 
@@ -432,6 +434,7 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
     U, P, S, T = ss.node.shape[0], pr.work.shape[0], weight.shape[0], rec.shape[0]
     cap = pr.ring.shape[1]
     mu, dt, tau, h = k[MU], k[DT], k[TAU], k[HALF_RTT]
+    ignoring = False  # operators: 'ignore the presence cluster for the time being'
     ff = k[FF] > 0
     inflight_limit = int(k[INFL])
     used = np.zeros(S, np.int64)
@@ -461,6 +464,7 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
     for step in range(T):
         t0 = step * dt
         te = t0 + dt
+        ff = k[FF] > 0 or ignoring
         crashes = 0.0
         attempts = 0.0
         sent = 0.0
@@ -477,7 +481,15 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
                 restart_at[s] = math.inf
                 used[s] = 0
             _clear_queues(pr, t0, k)
+            ignoring, ff = False, k[FF] > 0
+        elif event[step] == IGNORE_PRESENCE:  # sessions deliver without presence, buffers too
+            ignoring, ff = True, True
+            Et = _E(t0, bt, bs, rate)
+            for i in range(U):
+                if ss.node[i] >= 0 and ss.ready[i] > 0 and ss.pnode[i] < 0:
+                    ss.stall_mark[i] = Et
         elif event[step] == RESTART_PRESENCE:
+            ignoring, ff = False, k[FF] > 0
             _clear_queues(pr, t0, k)
             Et = _E(t0, bt, bs, rate)
             for i in range(U):
@@ -652,6 +664,8 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
             if ss.ready[i] > 0:
                 acc[0] += Et - ss.acct[i]
                 ss.acct[i] = Et
+                if ignoring and ss.pnode[i] < 0:  # delivered without presence: no buffer
+                    ss.stall_mark[i] = Et
                 if ss.pnode[i] < 0 and not ff and k[BUFL] >= 0:
                     raw = Et - ss.stall_mark[i]
                     if raw > k[BUFL] and k[POLICY] == 1:  # drop-oldest
@@ -676,7 +690,7 @@ def _run(ss, pr, hp, k, weight, event, limit, faulty_up, bt, bs, rate, seed, rec
                 node_buf[s] = 0.0
                 restart_at[s] = te + k[RESTART]
                 crashes += 1
-        _record(row, ss, pr, k, node_up, node_sessions, node_buf, acc, served0, te,
+        _record(row, ss, pr, k, ff, node_up, node_sessions, node_buf, acc, served0, te,
                 attempts, sent, links, ids, states[step], nodes[step])
         row[17] = crashes
         for m in range(pos.shape[0]):
@@ -784,7 +798,7 @@ def _resume(pr, ss, j, t0, k):
 
 
 @njit(cache=True)
-def _record(row, ss, pr, k, node_up, node_sessions, node_buf, acc, served0, te, attempts, sent,
+def _record(row, ss, pr, k, ff, node_up, node_sessions, node_buf, acc, served0, te, attempts, sent,
             links, ids, states, nodes):
     mu, dt, h = k[MU], k[DT], k[HALF_RTT]
     U, S, P = ss.node.shape[0], node_up.shape[0], pr.work.shape[0]
@@ -796,7 +810,7 @@ def _record(row, ss, pr, k, node_up, node_sessions, node_buf, acc, served0, te, 
                 pending += 1
             else:
                 connected += 1
-                if ss.pnode[i] < 0:
+                if ss.pnode[i] < 0 and not ff:
                     stalled += 1
         elif ss.client_level[i] == 0:
             offline += 1
