@@ -19,6 +19,7 @@ import polars as pl
 
 from incidentlab import fmt
 from incidentlab.errors import IncidentlabError
+from incidentlab.model import outcome as _outcome
 
 #: Optional format checkers jsonschema imports if installed (Jupyter brings them) and that
 #: cost ~2.3 s at import (an IRI grammar, the arrow library); the Vega-Lite schema uses
@@ -54,8 +55,8 @@ warnings.filterwarnings(
 
 #: Rows per run sent to the browser at most; the model steps every second.
 MAX_POINTS = 300
-#: The presence load headline is offered / capacity over one-minute means, as in the Outcome.
-LOAD_WINDOW_S = 60.0
+#: The presence load headline is offered / capacity over the Outcome's window (five minutes).
+LOAD_WINDOW_S = _outcome.LOAD_WINDOW_S
 
 WIDTH = 520  # a panel's plot width before the browser fits the grid to its width
 PANEL_HEIGHT = 130
@@ -104,7 +105,8 @@ _PANELS: dict[str, dict[str, Any]] = {
     "presence": {
         "title": "Presence load",
         "unit": "operations/s",
-        "series": {"offered": "offered (1-min mean)", "capacity": "capacity", "goodput": "goodput"},
+        "series": {"offered": f"offered ({LOAD_WINDOW_S / 60:g}-min mean)", "capacity": "capacity",
+                   "goodput": "goodput"},
         "colors": ["#d62728", "#333333", "#2ca02c"],
         "yformat": "~s",
     },
@@ -245,7 +247,7 @@ def downsample(
     _require(timeline, ["t_s", "time", *_FIELDS], "timeline")
     if max_points < 2:
         raise ChartError(f"max_points: {max_points} is too small; give at least 2")
-    # As the Outcome does: load over one-minute means, stalled as a share of connected sessions.
+    # As the Outcome does: load over five-minute means, stalled as a share of connected sessions.
     dt_s = float(timeline["t_s"][1] - timeline["t_s"][0]) if timeline.height > 1 else 1.0
     window = max(1, min(timeline.height, round(LOAD_WINDOW_S / dt_s) if dt_s > 0 else 1))
     offered = pl.col("presence_offered_ops").cast(pl.Float64).rolling_mean(window)

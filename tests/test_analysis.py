@@ -89,7 +89,9 @@ def test_ranges_hold_every_default_with_a_reason():
     for knob, (low, high, why) in RANGES.items():
         assert knob in KNOBS and low < high and why
         assert low <= getattr(Params(), knob) <= high
-    assert RANGES["presence_capacity"][0] <= 50_000 and RANGES["presence_capacity"][1] >= 70_000
+    # headroom: even the lowest capacity leaves the two surviving presence nodes below rho = 1
+    p = Params()
+    assert p.users * p.presence_ops_per_session < 2 * RANGES["presence_capacity"][0]
 
 
 def test_sobol_estimators_recover_the_ishigami_indices():
@@ -135,7 +137,7 @@ def test_uncertainty_brackets_the_draws_and_keeps_the_scenarios_own_value():
     assert oom["value"] == simulate(presets["march-2017"]).outcome.first_oom_s / 60
     # more events per second fill the buffers sooner: the range spans the default's value
     assert oom["low"] < oom["value"] < oom["high"]
-    assert headline(band).startswith("first OOM 12.0 min, ")
+    assert headline(band).startswith(f"first OOM {_first_oom_min()}, ")
 
 
 def test_cli_refuses_a_huge_grid_in_one_line(capsys):
@@ -151,7 +153,7 @@ def test_cli_sensitivity_and_uncertainty(capsys):
     table = pl.read_csv(capsys.readouterr().out.encode())
     assert table.height == 5 * len(RANGES)
     assert main(["simulate", "--uncertainty", "--n", "4"]) == 0
-    assert "Over the assumptions: first OOM 12.0 min" in capsys.readouterr().out
+    assert f"Over the assumptions: first OOM {_first_oom_min()}" in capsys.readouterr().out
     assert main(["warm"]) == 0
     assert "model ready" in capsys.readouterr().out
 
@@ -172,7 +174,7 @@ def test_the_offline_report_gives_the_headline_range():
     from incidentlab.export import uncertainty_html
 
     text = uncertainty_html(presets["march-2017"])
-    assert "Over the assumptions:</b> First OOM 12.0 min, " in text
+    assert f"Over the assumptions:</b> First OOM {_first_oom_min()}, " in text
 
 
 def test_docs_show_the_current_ranges():
@@ -189,3 +191,10 @@ def test_cli_says_when_a_buffer_grid_switches_the_policy(capsys):
     captured = capsys.readouterr()
     assert "incidentlab: note: " in captured.err and "drop-oldest" in captured.err
     assert len(captured.out.splitlines()) == 3
+
+
+def _first_oom_min() -> str:
+    """The preset's own first OOM, as the headline writes it (the model decides, not the test)."""
+    from incidentlab import fmt
+
+    return fmt.minutes(simulate(presets["march-2017"]).outcome.first_oom_s)

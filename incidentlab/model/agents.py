@@ -810,7 +810,7 @@ def _record(row, ss, pr, k, ff, node_up, node_sessions, node_buf, acc, served0, 
                 pending += 1
             else:
                 connected += 1
-                if ss.pnode[i] < 0 and not ff:
+                if ss.pnode[i] < 0:
                     stalled += 1
         elif ss.client_level[i] == 0:
             offline += 1
@@ -848,7 +848,7 @@ def _record(row, ss, pr, k, ff, node_up, node_sessions, node_buf, acc, served0, 
                 goodput += min(max(served, 0.0), pr.lam[j] * dt) / dt
     produced, dropped, lost = acc[0], acc[2], acc[3]
     row[0] = connected
-    row[1] = 0.0 if k[FF] > 0 else stalled
+    row[1] = 0.0 if ff else stalled
     row[2] = pending + refused
     row[3] = offline
     row[4] = up
