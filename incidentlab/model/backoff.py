@@ -195,9 +195,9 @@ def _decorrelated_grid(base: float, cap: float) -> tuple[np.ndarray, list[np.nda
         cdf = np.cumsum(mass)
         if cdfs and np.abs(cdf - cdfs[-1][1:]).max() < _CONVERGED:
             break
-        # grid point i stands for the cell around it: the CDF rises linearly across the cell
+        # grid point i stands for the cell [x_i, x_i + h): the CDF rises linearly across it
         cdfs.append(np.concatenate([[0.0], cdf]))
-    return np.concatenate([[0.0], x + h / 2]), cdfs
+    return np.concatenate([[0.0], x + h]), cdfs  # cell i spans [x_i, x_i + h)
 
 
 def _sparse_diffs(masses: np.ndarray):
