@@ -139,7 +139,7 @@ def lose_links(t, nodes, r, share):
     schedule_atoms(r, t, float(t), t, False)
 
 
-@njit
+@njit(inline="always")
 def time_out(t, k, c, q, r):
     """A link request not answered within `rpc_timeout_s` is abandoned by its session, which
     backs off and retries. A burst times out together at its deadline; spread requests over
@@ -162,7 +162,7 @@ def time_out(t, k, c, q, r):
             schedule_spread(r, t - 1, t)
 
 
-@njit
+@njit(inline="always")
 def admit_clients(t, k, c, nodes, cl, limit):
     """Clients whose backoff ended ask the gateway; at most `connect_rate_limit` per second are
     let in ('patches introduce limitations on connections'), the rest back off again. Admitted
@@ -197,7 +197,7 @@ def admit_clients(t, k, c, nodes, cl, limit):
     return atoms * ok, spread * ok
 
 
-@njit
+@njit(inline="always")
 def send_link_requests(t, k, c, nodes, q, r, capacity, new_atom, new_spread):
     """Unlinked sessions whose backoff ended, and new sessions, send a link request. With an
     in-flight limit ('a hard limit to the number of in-flight connections') a request that
@@ -258,7 +258,7 @@ def send_link_requests(t, k, c, nodes, q, r, capacity, new_atom, new_spread):
     c.demand = linked * k.bg_ops
 
 
-@njit
+@njit(inline="always")
 def serve_presence(t, k, c, q, mu):
     """Presence serves its one queue first in, first out, at the capacity `mu` (ops/s) of the
     nodes that answer. A link request served within its window links its session; one served
@@ -315,7 +315,7 @@ def serve_presence(t, k, c, q, mu):
 FRESH, STALE, SLIDING = 0, 1, 2
 
 
-@njit
+@njit(inline="always")
 def _piece(t, j, part, size, off, clock, mu, link_share, k):
     """How the head of the queue is served next: (mode, work units). FRESH: in its window;
     STALE: abandoned (wasted work, or skipped when clients cancel); SLIDING: cancelling
@@ -338,7 +338,7 @@ def _piece(t, j, part, size, off, clock, mu, link_share, k):
     return STALE, 1e300 if stale_slope >= 0 else g / -stale_slope
 
 
-@njit
+@njit(inline="always")
 def update_nodes(k, c, nodes, send, links):
     """Links made go to each node's unlinked sessions in proportion (mean field); a stalled
     session that gets its link flushes its buffer to its client. Every ready session receives
@@ -390,14 +390,14 @@ def disconnect_full_buffers(t, k, c, nodes, q, r, cl):
             end_sessions(t + 1, c, nodes, s, n.stalled, False, q, r, cl)
 
 
-@njit
+@njit(inline="always")
 def memory_kb(n, k):
     """'Once the event queues on these session nodes reached a limit, they ran out of available
     memory and crashed': memory = sessions x session_base_kb + buffered events x event_kb."""
     return n.sessions * k.base_kb + n.buffered * k.event_kb
 
 
-@njit
+@njit(inline="always")
 def out_of_memory(t, k, c, nodes, q, r, cl):
     """'members of the sessions cluster began to OOM (run out of memory) and crash': a node
     over its memory loses every session and buffered event, and comes back empty after
@@ -415,7 +415,7 @@ def out_of_memory(t, k, c, nodes, q, r, cl):
         reweight(c, nodes)
 
 
-@njit
+@njit(inline="always")
 def restart_nodes(t, k, c, nodes):
     """Crashed session nodes come back, empty, `session_restart_s` after their crash."""
     if t * k.dt < c.next_restart - 1e-9:
@@ -519,7 +519,7 @@ def reweight(c, nodes):
     c.nodes_up = up
 
 
-@njit
+@njit(inline="always")
 def queue_wait(c, mu):
     """Seconds a request sent now waits in presence's queue (its work over the capacity)."""
     return (c.positions - c.consumed) / mu if mu > 0 else 1e300
@@ -578,14 +578,14 @@ def schedule_spread(r, src, earliest):
                 r.spread[(src + r.idx[SPREAD, lvl, e]) % R, nxt] += f * r.val[SPREAD, lvl, e]
 
 
-@njit
+@njit(inline="always")
 def _spread_into(r, i, lvl, mass):
     R = r.atoms.shape[0]
     r.spread[i % R, lvl] += mass
     r.spread[(i + 1) % R, lvl] -= mass
 
 
-@njit
+@njit(inline="always")
 def _arrivals(r, t):
     """This step's arrivals (burst at its start, spread over it); advances the running sum."""
     R = r.atoms.shape[0]
@@ -598,7 +598,7 @@ def _arrivals(r, t):
     return atoms, spread
 
 
-@njit
+@njit(inline="always")
 def _move_up(r, spread):
     """Failures at a level will come back at the next one: count them there as waiting."""
     K = r.lanes.shape[0]
