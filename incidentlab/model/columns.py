@@ -53,3 +53,10 @@ INTERNAL: tuple[Column, ...] = (
 
 COLUMNS: tuple[str, ...] = tuple(c.name for c in PUBLIC)
 RECORD = np.dtype([(c.name, np.float64) for c in PUBLIC + INTERNAL])
+
+
+def columns_markdown() -> str:
+    """The public columns as docs/architecture.md's table (a test keeps the two equal)."""
+    lines = ["| column | unit | meaning |", "|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.unit} | {c.doc} |" for c in PUBLIC]
+    return "\n".join(lines)
