@@ -135,6 +135,12 @@ WRONG = [
      {"defence": {"fast_fail": "keeps sessions delivering instead of stalling; stale dots"}},
      ["No defence of split_brain_fix", "No defence of inflight_limit"]),
     ("05.design", lambda: P.replace(node_memory_gb=512.0), {"defence": {}}, ["hardware"]),
+    ("01.recurrences", lambda: 40, {}, ["soft lockups"]),
+    ("01.recurrences", lambda: EVENTS.filter(pl.col("source") == "status_update").height, {},
+     ["status-page updates"]),
+    ("03.time_to_oom_by_model", lambda: 720.0, {}, ["report's 12 minutes"]),
+    ("03.time_to_oom_by_model", lambda: il.simulate(il.presets["march-2017"]).outcome.first_oom_s
+     + 480, {}, ["replay's start"]),
     ("06.second_wave_clock", lambda: il.simulate(REPLAY).timeline.filter(
         pl.col("session_nodes_up").diff() < 0)["time"][0], {}, ["first crash of the day"]),
     ("06.second_wave_clock", lambda: "14:52", {}, ["trigger itself"]),

@@ -185,7 +185,14 @@ def recurrences(answer: Any) -> Feedback:
         1: "The report's summary names one recurrence (14:52), but its Sequence of Events has "
            "more: count the `trigger` rows, not the summary's sentences.",
         0: "Zero would mean one fault all day: filter the events to kind \"trigger\".",
+        40: "About 40 is the report's count of the server's CPU soft lockups, not of the "
+            "times the cascade came back: count the `trigger` events.",
+        39: "About 40 is the report's count of the server's CPU soft lockups, not of the "
+            "times the cascade came back: count the `trigger` events.",
     }
+    updates = _events().filter(pl.col("source") == "status_update").height
+    slips.setdefault(updates, "That is the number of status-page updates: a recurrence is a "
+                              "`trigger` event of the narrative.")
     return not_yet((slips.get(value, f"Filter the events to kind \"trigger\" and count them; "
                                       f"there are {triggers.height}."),))
 

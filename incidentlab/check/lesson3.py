@@ -90,8 +90,9 @@ def time_to_oom_by_model(answer: Any) -> Feedback:
         *_diagnose(value, expected, "s", {
             "your by-hand answer for the average node": hand,
             "the first OOM with every node equally loaded (session_load_spread=0)": even,
-            "the seconds from the scenario's start, not from the fault":
-                expected + _preset("march-2017").fault_s},
+            "the report's 12 minutes (11:38 to 11:50), not the model's own figure": 720.0,
+            "counted from the replay's start at 11:30, not from the 11:38 fault":
+                expected + 480.0},
             {"1/60 of (minutes, not seconds?)": 1 / 60}),
         "Run il.simulate(il.presets[\"march-2017\"]) and read `.outcome.first_oom_s`.",
     ))
