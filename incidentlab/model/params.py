@@ -37,7 +37,7 @@ class Params:
         doc="load spread across session nodes: node loads run linearly from 1-spread to "
             "1+spread times the mean, so nodes cross the memory limit at different times")
     presence_nodes: int = _knob(3, 2, 100, doc="presence nodes; one of them is the faulty one")
-    presence_capacity: float = _knob(70_000.0, 1.0, 1e9,
+    presence_capacity: float = _knob(70_000.0, 0.01, 1e9,
                                      doc="operations per second one presence node serves")
     presence_ops_per_session: float = _knob(
         0.02, 0.0, 100.0, doc="background presence operations/s from each linked session")
