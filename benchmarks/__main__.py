@@ -8,39 +8,14 @@ from __future__ import annotations
 
 import os
 import resource
-import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
 
 import incidentlab as il
 from benchmarks import scale
 from benchmarks.lab import rows as lab_rows
-
-
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time of `fn` over `repeat` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def interleaved_medians(a: Callable[[], object], b: Callable[[], object],
-                        repeat: int) -> tuple[float, float]:
-    """Medians of `a` and `b` timed alternately, so load from elsewhere hits both alike."""
-    a(), b()
-    ta, tb = [], []
-    for _ in range(repeat):
-        for fn, times in ((a, ta), (b, tb)):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(ta), statistics.median(tb)
+from benchmarks.timing import interleaved_medians, median_time
 
 
 def scaled(scenario: il.Scenario, factor: float) -> il.Scenario:

@@ -7,24 +7,15 @@ tests/browser/test_lab_in_browser.py into artifacts/lab-latency.json.
 from __future__ import annotations
 
 import resource
-import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+
+from benchmarks.timing import median_time
 
 #: The issue's targets, in seconds.
 IMPORT_S, MOVE_S, SWITCH_S = 1.5, 0.100, 0.300
-
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def import_time(repeat: int = 3) -> tuple[float, float]:
@@ -32,7 +23,7 @@ def import_time(repeat: int = 3) -> tuple[float, float]:
     CPU time (user + system), which load from other processes on the machine does not inflate."""
     code = "from incidentlab import Lab; Lab"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = _median(lambda: subprocess.run([sys.executable, "-c", code], check=True), repeat)
+    wall = median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True), repeat)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / repeat
     return wall, cpu
@@ -50,12 +41,16 @@ def rows() -> list[tuple[str, str, bool | None]]:
         if thread.name == "incidentlab-layout":  # learner reads the first chart: let it finish
             thread.join()
     toggle = lab.controls["split_brain_fix"]
-    t_move = _median(lambda: setattr(toggle, "value", not toggle.value), 20)
+    t_move = median_time(lambda: setattr(toggle, "value", not toggle.value), 20)
     switches = ["march-2017-fixed", "march-2017"]
     lab.load_preset("march-2017-replay")  # the replay's layout, built once per process
-    t_switch = _median(lambda: lab.load_preset(switches.append(switches.pop(0)) or switches[0]), 8)
-    t_replay = _median(lambda: (lab.load_preset("march-2017-replay"),
-                                lab.load_preset("march-2017")), 4) / 2  # fmt: skip
+    def switch() -> None:
+        switches.append(switches.pop(0))
+        lab.load_preset(switches[0])
+
+    t_switch = median_time(switch, 8)
+    t_replay = median_time(lambda: (lab.load_preset("march-2017-replay"),
+                                    lab.load_preset("march-2017")), 4) / 2  # fmt: skip
     payload = len(str(lab.chart.data)) / 1024
     return [
         ("from incidentlab import Lab (fresh process)", f"{t_import:8.2f} s", t_import < IMPORT_S),

@@ -69,9 +69,9 @@ def read_labels(path: Path) -> pl.DataFrame:
                       .dt.convert_time_zone("UTC"), "source", "kind", "status")
 
 
-def score(parsed: pl.DataFrame, key: pl.DataFrame) -> Score:
-    """Pair parsed rows with key rows one to one (same source, exact times first, then within
-    a minute) and count what agrees."""
+def match(parsed: pl.DataFrame, key: pl.DataFrame) -> list[tuple[dict, dict]]:
+    """Pair parsed rows with key rows one to one: same source, times within one minute
+    (exact times first, so a neighbour a minute away does not steal a row's partner)."""
     rows = list(parsed.iter_rows(named=True))
     free = list(key.iter_rows(named=True))
     pairs, unpaired = [], []
@@ -85,6 +85,12 @@ def score(parsed: pl.DataFrame, key: pl.DataFrame) -> Score:
             else:
                 if tolerance == 0:
                     unpaired.append(row)
+    return pairs
+
+
+def score(parsed: pl.DataFrame, key: pl.DataFrame) -> Score:
+    """Pair parsed rows with key rows (`match`) and count what agrees."""
+    pairs = match(parsed, key)
     with_status = [(a, b) for a, b in pairs if b["status"]]
     return Score(parsed.height, key.height, len(pairs),
                  sum(a["kind"] == b["kind"] for a, b in pairs), len(with_status),

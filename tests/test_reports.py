@@ -8,28 +8,10 @@ import polars as pl
 import pytest
 
 import incidentlab
+from benchmarks.parser import match
 from incidentlab.reports import EVENT_SCHEMA, KINDS, STATUSES
 
 PDT = dt.timezone(dt.timedelta(hours=-7))
-
-
-def match(parsed: pl.DataFrame, key: pl.DataFrame) -> list[tuple[dict, dict]]:
-    """Pair parsed rows with key rows one to one: same source, times within one minute
-    (exact times first, so a neighbour a minute away does not steal a row's partner)."""
-    rows = list(parsed.iter_rows(named=True))
-    free = list(key.iter_rows(named=True))
-    pairs, unpaired = [], []
-    for tolerance, todo in ((0, rows), (60, unpaired)):
-        for row in list(todo):
-            for i, want in enumerate(free):
-                close = abs((row["time"] - want["time"]).total_seconds()) <= tolerance
-                if close and row["source"] == want["source"]:
-                    pairs.append((row, free.pop(i)))
-                    break
-            else:
-                if tolerance == 0:
-                    unpaired.append(row)
-    return pairs
 
 
 def scores(parsed: pl.DataFrame, key: pl.DataFrame) -> dict[str, float]:
