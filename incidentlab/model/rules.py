@@ -53,6 +53,7 @@ SEGMENT = np.dtype([("atom", f8), ("link", f8), ("bg", f8)])  # work units
 
 UNBOUNDED, DROP_OLDEST, DISCONNECT = 0, 1, 2  # Knobs.policy
 NO_EVENT, FULL_REBOOT, RESTART_PRESENCE, IGNORE_PRESENCE = 0, 1, 2, 3  # operator events
+FRESH, STALE, SLIDING = 0, 1, 2  # how the head of presence's queue is served (see _piece)
 _TINY = 1e-12
 
 
@@ -311,8 +312,6 @@ def serve_presence(t, k, c, q, mu):
     c.goodput = served / dt
     return links
 
-
-FRESH, STALE, SLIDING = 0, 1, 2
 
 
 @njit(inline="always")
