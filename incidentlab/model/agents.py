@@ -28,7 +28,7 @@ from numba import njit
 
 from incidentlab.errors import ScenarioError
 from incidentlab.model.columns import RECORD
-from incidentlab.model.engine import _faulty_node_timeline, steps
+from incidentlab.model.engine import _as_scenario, _faulty_node_timeline, steps
 from incidentlab.model.outcome import Run, outcomes_from_record
 from incidentlab.model.params import JITTERS, Params
 from incidentlab.model.scenario import Scenario
@@ -152,14 +152,6 @@ def band(scenario: Scenario, seeds: int = 10, lo: float = 0.1,
 
 
 # -- set up, run, record -------------------------------------------------------------------
-
-def _as_scenario(x: Scenario | Params) -> Scenario:
-    if isinstance(x, Scenario):
-        return x
-    if isinstance(x, Params):
-        return Scenario(params=x)
-    raise ScenarioError(f"simulate() takes a Scenario or Params, not {type(x).__name__}")
-
 
 def _knobs(p: Params) -> np.ndarray:
     inflight = -1.0 if p.inflight_limit is None else float(p.inflight_limit)
