@@ -13,21 +13,20 @@ _SHORT = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
 
 def count(x: float) -> str:
     """A count in words with three significant figures: '2.26 billion', '41.3 million', '950'."""
-    if not math.isfinite(x):
-        return "unbounded" if x > 0 else str(x)
-    for size, word in _WORDS:
-        if abs(x) >= size:
-            return f"{_sig3(x / size)} {word}"
-    return f"{x:,.0f}"
+    return _scaled(x, _WORDS, " ", "unbounded")
 
 
 def count_short(x: float) -> str:
     """A count for tight spaces (axes, slider readouts): '2.26B', '41.3M', '5k', '950'."""
+    return _scaled(x, _SHORT, "", "∞")
+
+
+def _scaled(x: float, units: tuple, sep: str, infinite: str) -> str:
     if not math.isfinite(x):
-        return "∞" if x > 0 else str(x)
-    for size, unit in _SHORT:
+        return infinite if x > 0 else str(x)
+    for size, unit in units:
         if abs(x) >= size:
-            return f"{_sig3(x / size)}{unit}"
+            return f"{_sig3(x / size)}{sep}{unit}"
     return f"{x:,.0f}"
 
 

@@ -237,14 +237,13 @@ def _loop(w):
 def _record(t, w):
     k, c, row = w.knobs[0], w.cluster[0], w.record[t]
     sessions = stalled = pending = buffered = top = total = 0.0
-    base_kb, event_kb = k.base_kb, k.event_kb
     for s in range(w.nodes.shape[0]):
         n = w.nodes[s]
         sessions += n.sessions
         stalled += n.stalled
         pending += n.pending
         buffered += n.buffered
-        m = n.sessions * base_kb + n.buffered * event_kb  # rules.memory_kb
+        m = rules.memory_kb(n, k)
         top = max(top, m)
         total += m * n.up
     retrying = 0.0

@@ -401,10 +401,9 @@ def out_of_memory(t, k, c, nodes, q, r, cl):
     """'members of the sessions cluster began to OOM (run out of memory) and crash': a node
     over its memory loses every session and buffered event, and comes back empty after
     `session_restart_s`."""
-    base_kb, event_kb, mem_kb = k.base_kb, k.event_kb, k.mem_kb
     for s in range(nodes.shape[0]):
         n = nodes[s]
-        if n.up > 0 and n.sessions * base_kb + n.buffered * event_kb > mem_kb:  # memory_kb
+        if n.up > 0 and memory_kb(n, k) > k.mem_kb:
             end_sessions(t + 1, c, nodes, s, n.sessions, True, q, r, cl)
             n.up = 0.0
             n.restart_at = (t + 1) * k.dt + k.restart_s
