@@ -7,16 +7,13 @@ sweep uses it). Deterministic to the bit: no randomness, no threads.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-from numba import njit
 
 from incidentlab.errors import ScenarioError
-from incidentlab.model import rules
+from incidentlab.model import aot, state
 from incidentlab.model.backoff import backoff, check_cost
 from incidentlab.model.columns import RECORD
 from incidentlab.model.outcome import Run, outcomes_from_record
@@ -25,25 +22,6 @@ from incidentlab.model.scenario import Scenario
 
 ENGINES = ("fluid", "agents")
 
-
-def _drop_stale_compiled_loop() -> None:
-    """numba's on-disk cache checks only the source of the file a function is in, but the loop
-    below inlines rules.py: when rules.py changes, drop this file's compiled functions."""
-    cache = Path(__file__).with_name("__pycache__")
-    stamp = cache / "engine.rules.sha256"
-    try:
-        digest = hashlib.sha256(Path(rules.__file__).read_bytes()).hexdigest()
-        if stamp.exists() and stamp.read_text() == digest:
-            return
-        for compiled in cache.glob("engine.*.nb[ci]"):
-            compiled.unlink()
-        cache.mkdir(exist_ok=True)
-        stamp.write_text(digest)
-    except OSError:  # a read-only install: its files do not change either
-        pass
-
-
-_drop_stale_compiled_loop()
 
 KB_PER_GB = 1e6
 UNLIMITED = 1e300  # stands for None (no limit) in the compiled loop
@@ -109,12 +87,12 @@ def _exogenous(sc: Scenario, T: int):
         elif a.kind == "set_connect_rate_limit":
             limit[t:] = UNLIMITED if a.value is None else a.value * dt
         elif a.kind == "full_reboot":
-            event[t] = rules.FULL_REBOOT
+            event[t] = state.FULL_REBOOT
         elif a.kind == "restart_presence":
-            event[t] = rules.RESTART_PRESENCE
+            event[t] = state.RESTART_PRESENCE
             loss[t] = 1.0
         elif a.kind == "ignore_presence":
-            event[t] = rules.IGNORE_PRESENCE
+            event[t] = state.IGNORE_PRESENCE
     return capacity, loss, send, limit, event
 
 
@@ -159,7 +137,7 @@ def _faulty_node_timeline(sc: Scenario, T: int) -> np.ndarray:
 
 def knobs(p: Params) -> np.ndarray:
     """The scenario's constants as the loop's `Knobs` record."""
-    k = np.zeros(1, rules.KNOBS)
+    k = np.zeros(1, state.KNOBS)
     window = p.rpc_timeout_s - p.presence_rtt_s
     k["users"] = p.users
     k["capacity"] = p.presence_capacity
@@ -182,14 +160,14 @@ def knobs(p: Params) -> np.ndarray:
     return k
 
 
-def _rings(jitter: str, base: float, cap: float, dt: float) -> rules.Rings:
+def _rings(jitter: str, base: float, cap: float, dt: float) -> state.Rings:
     b = backoff(jitter, base, cap, dt)
     K, reach = len(b.delta), b.reach + 2
-    return rules.Rings(np.zeros((reach, K)), np.zeros((reach, K)), np.zeros(K, rules.LANE),
+    return state.Rings(np.zeros((reach, K)), np.zeros((reach, K)), np.zeros(K, state.LANE),
                        b.delta, b.idx, b.val, b.nnz)
 
 
-def world(sc: Scenario) -> rules.World:
+def world(sc: Scenario) -> state.World:
     """A run's named state at t=0: every user linked, every node up, queues empty."""
     p = sc.params
     T, dt, S = steps(p), p.dt_s, p.session_nodes
@@ -197,12 +175,12 @@ def world(sc: Scenario) -> rules.World:
     check_cost(p.client_reconnect_jitter, p.client_reconnect_base_s, p.client_reconnect_cap_s,
                dt, T, "client reconnect")
     k = knobs(p)
-    cluster = np.zeros(1, rules.CLUSTER)
+    cluster = np.zeros(1, state.CLUSTER)
     cluster[0]["nodes_up"] = S
     cluster[0]["next_restart"] = math.inf
     ramp = np.linspace(1.0, -1.0, S) if S > 1 else np.zeros(1)
     weight = 1.0 + p.session_load_spread * ramp
-    nodes = np.zeros(S, rules.NODE)
+    nodes = np.zeros(S, state.NODE)
     nodes["weight"] = weight / weight.sum()
     nodes["up_weight"] = nodes["weight"]
     nodes["up"] = 1.0
@@ -212,66 +190,26 @@ def world(sc: Scenario) -> rules.World:
     clients = _rings(p.client_reconnect_jitter, p.client_reconnect_base_s,
                      p.client_reconnect_cap_s, dt)
     WQ = int(k[0]["tq"]) + 3
-    queue = rules.Queue(np.zeros(T + 1, rules.SEGMENT), np.zeros((WQ, 2)), np.zeros((WQ, 2)),
+    queue = state.Queue(np.zeros(T + 1, state.SEGMENT), np.zeros((WQ, 2)), np.zeros((WQ, 2)),
                         np.zeros((WQ, 2, len(retries.lanes))))
     capacity, loss, send, limit, event = _exogenous(sc, T)
-    return rules.World(k, cluster, nodes, queue, retries, clients, capacity, loss, send, limit,
+    return state.World(k, cluster, nodes, queue, retries, clients, capacity, loss, send, limit,
                        event, np.zeros(T, RECORD))
 
 
 def run_record(sc: Scenario) -> np.ndarray:
     """Run one scenario's loop; returns its timeline record (T,) of columns.RECORD."""
     w = world(sc)
-    _loop(w)
+    _compiled_loop(w)(w)
     return w.record
 
 
-@njit(cache=True)
-def _loop(w):
-    for t in range(w.record.shape[0]):
-        rules.step(t, w)
-        _record(t, w)
+def _compiled_loop(w: state.World):
+    """The loop built ahead of time for this state's layout if a current build exists (model/aot.py:
+    no compiler is loaded), else numba's JIT of the same function (model/loop.py)."""
+    run = aot.load(w)
+    if run is None:
+        from incidentlab.model import loop
 
-
-@njit
-def _record(t, w):
-    k, c, row = w.knobs[0], w.cluster[0], w.record[t]
-    sessions = stalled = pending = buffered = top = total = 0.0
-    for s in range(w.nodes.shape[0]):
-        n = w.nodes[s]
-        sessions += n.sessions
-        stalled += n.stalled
-        pending += n.pending
-        buffered += n.buffered
-        m = rules.memory_kb(n, k)
-        top = max(top, m)
-        total += m * n.up
-    retrying = 0.0
-    for lvl in range(2, w.clients.lanes.shape[0]):
-        retrying += w.clients.lanes[lvl].waiting
-    waiting = 0.0
-    for lvl in range(w.retries.lanes.shape[0]):
-        waiting += w.retries.lanes[lvl].waiting
-    buffering = 0.0 if (k.fast_fail > 0 or c.ignoring > 0) else 1.0
-    row.users_connected = sessions - pending
-    row.users_stalled = stalled * buffering
-    row.users_reconnecting = pending + retrying
-    row.users_offline = w.clients.lanes[1].waiting
-    row.session_nodes_up = c.nodes_up
-    row.node_memory_max_gb = top / 1e6
-    row.node_memory_mean_gb = total / max(c.nodes_up, 1.0) / 1e6
-    row.presence_offered_ops = c.offered
-    row.presence_capacity_ops = w.capacity[t]
-    row.presence_goodput_ops = c.goodput
-    row.presence_queue = c.positions - c.consumed
-    row.reconnect_attempts = c.attempts
-    row.events_produced = c.produced
-    row.events_delivered = c.delivered
-    row.events_dropped = c.dropped
-    row.events_lost = c.lost
-    row.events_buffered = buffered
-    row.requests_in_flight = c.in_flight
-    row.sessions_retry_wait = max(waiting, 0.0)
-    row.crashes = c.crashes
-    row.users_unlinked = stalled + pending
-    row.presence_demand_ops = c.demand
+        run = loop.run
+    return run

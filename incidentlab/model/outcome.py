@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
 
 from incidentlab import fmt
 from incidentlab.model.columns import COLUMNS
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from incidentlab.model.scenario import Scenario
 
 __all__ = ["COLUMNS", "Outcome", "Run", "outcomes_from_record", "timeline_frame"]
@@ -99,6 +100,8 @@ class Run:
 
 def timeline_frame(scenario: Scenario, record: np.ndarray) -> pl.DataFrame:
     """Build the timeline frame once from the record (T,) of columns.RECORD."""
+    import polars as pl  # here, so that a run read only for its outcome never loads polars
+
     p = scenario.params
     t_s = np.arange(record.shape[0], dtype=np.float64) * p.dt_s
     start = scenario.start

@@ -9,13 +9,14 @@ import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import polars as pl
 
 from incidentlab.errors import ScenarioError
 from incidentlab.model.params import Params
+
+if TYPE_CHECKING:
+    import polars as pl
 
 PACIFIC = ZoneInfo("Etc/GMT+7")  # PDT as the report parser gives it: fixed UTC-7
 
@@ -62,6 +63,8 @@ class Action:
 
 
 def _empty_unmapped() -> pl.DataFrame:
+    import polars as pl
+
     return pl.DataFrame(schema={"time": pl.Datetime("us", "UTC"), "kind": pl.String,
                                 "text": pl.String, "reason": pl.String})
 
@@ -75,7 +78,7 @@ class Scenario:
     start: dt.datetime = dt.datetime(2017, 3, 20, 11, 38, tzinfo=PACIFIC)
     name: str = "custom"
     description: str = ""
-    unmapped: pl.DataFrame = field(default_factory=_empty_unmapped, compare=False)
+    unmapped: pl.DataFrame = field(default=None, compare=False)  # see _Unmapped below
 
     def __post_init__(self) -> None:
         if not isinstance(self.params, Params):
@@ -93,7 +96,7 @@ class Scenario:
 
     def replace(self, **knobs: Any) -> Scenario:
         """The same scenario with some knobs changed (validated)."""
-        return dataclasses.replace(self, params=self.params.replace(**knobs))
+        return self._copy(params=self.params.replace(**knobs))
 
     def scaled(self, factor: float) -> Scenario:
         """The same scenario with `factor` times the users and what goes with them (presence
@@ -121,8 +124,12 @@ class Scenario:
                 else 0
         actions = tuple(dataclasses.replace(a, value=rate(a.value))
                         if a.kind == "set_connect_rate_limit" else a for a in self.actions)
-        return dataclasses.replace(self, params=p.replace(**knobs), actions=actions,
+        return self._copy(params=p.replace(**knobs), actions=actions,
                                    name=f"{self.name} x{factor:g}")
+
+    def _copy(self, **changes: Any) -> Scenario:
+        """dataclasses.replace that carries `unmapped` as stored (None stays None: no polars)."""
+        return dataclasses.replace(self, unmapped=self.__dict__["unmapped"], **changes)
 
     @property
     def fault_s(self) -> float | None:
@@ -134,6 +141,8 @@ class Scenario:
 
     def schedule(self) -> pl.DataFrame:
         """The actions as a frame: t_s, time, kind, value, note."""
+        import polars as pl
+
         tz = getattr(self.start.tzinfo, "key", "UTC")
         return pl.DataFrame({
             "t_s": [a.t_s for a in self.actions],
@@ -190,12 +199,32 @@ class Scenario:
                              "reason": f"{a.kind} at {start + dt.timedelta(seconds=a.t_s):%H:%M}"
                                        " is outside the replay window"}
                             for a in found if not 0 <= a.t_s <= horizon)
+        import polars as pl
+
         frame = pl.DataFrame(unmapped, schema={"time": pl.Datetime("us", tz), "kind": pl.String,
                                                "text": pl.String, "reason": pl.String})
         return cls(params=params, actions=tuple(actions), start=start, name=name,
                    description=f"replay of {len(actions)} scheduled actions from the report, "
                                f"{start:%H:%M}-{end:%H:%M} {start:%Z}",
                    unmapped=frame)
+
+
+class _Unmapped:
+    """`Scenario.unmapped`: the report events a replay could not map (an empty frame when the
+    scenario was built by hand). Made on first read, so building a Scenario needs no polars."""
+
+    def __get__(self, obj: Scenario | None, owner: type | None = None) -> pl.DataFrame | None:
+        if obj is None:
+            return None
+        if obj.__dict__.get("unmapped") is None:
+            obj.__dict__["unmapped"] = _empty_unmapped()
+        return obj.__dict__["unmapped"]
+
+    def __set__(self, obj: Scenario, value: pl.DataFrame | None) -> None:
+        obj.__dict__["unmapped"] = value
+
+
+Scenario.unmapped = _Unmapped()
 
 
 # Each action, the patterns that name it (the report's wording and plain paraphrases of it).
