@@ -4,8 +4,9 @@ so a command that runs the model starts without loading numba (about 1.3 s of a 
 
 A build is found by a name made of the hash of the model's sources and of the state's array
 layout: after any change to the rules, or for a state the build was not made for, no build is
-found and the engine falls back to numba's JIT. numba.pycc is deprecated (numba plans to
-replace it); when it goes, `build` fails with a one-line reason and the JIT remains.
+found and the engine falls back to numba's JIT. numba.pycc is "pending deprecation" since
+numba 0.57 (a replacement is being developed); if it goes, `build` fails with a one-line reason
+and the JIT remains.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import importlib.util
 import os
 import sysconfig
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -108,9 +110,12 @@ def build(worlds: Iterable) -> list[Path]:
         return []
     try:
         from numba import typeof, types
-        from numba.pycc import CC
 
         from incidentlab.model import loop
+
+        with warnings.catch_warnings():  # its pending deprecation: the module docstring says it
+            warnings.simplefilter("ignore")
+            from numba.pycc import CC
     except ImportError as err:
         raise BuildError(f"cannot build the loop ahead of time: {err}") from None
     made = []
