@@ -32,7 +32,12 @@ $(STAMP): pyproject.toml jupyter/overrides.json
 	@# JupyterLab settings for offline rooms: never ask to fetch news or check for updates.
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
-	@echo "Compiling the model once (numba caches it, so no lesson waits for it)..."
+	@# numba.pycc builds the loop ahead of time with a C/C++ compiler and Python's headers
+	@# (Debian: g++, python3-dev); without them `incidentlab warm` falls back to numba's cache.
+	@command -v g++ >/dev/null && $(PY) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+		|| { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++ python3-dev; } \
+		|| echo "No C compiler: commands will load numba (about 1.3 s more each)."
+	@echo "Compiling the model once (ahead of time, so no lesson or command waits for it)..."
 	$(VENV)/bin/incidentlab warm
 	$(PY) -c 'import incidentlab as il; il.simulate(il.presets["march-2017"].scaled(0.001).replace(horizon_s=60), engine="agents")'
 	touch $@
