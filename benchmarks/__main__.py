@@ -85,6 +85,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from benchmarks import parser  # the report parser: corpus scores and one long line
+    from benchmarks import coldstart, parser  # parser: corpus scores and one long line
 
-    sys.exit(main() | scale.main() | parser.main())
+    sys.exit(main() | scale.main() | parser.main() | coldstart.main())

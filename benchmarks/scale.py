@@ -1,5 +1,6 @@
 """Analysis at scale: sweep scaling (one core, all cores, Dask two workers), the 50x50 sweep,
-peak memory of a 24 h 64-scenario sweep, the sensitivity run, cold and warm `simulate`.
+peak memory of a 24 h 64-scenario sweep, the sensitivity run (cold and warm `simulate`:
+benchmarks/coldstart.py).
 
 Run by `python -m benchmarks` after the one-core benchmarks; prints one line per figure. Times
 of the contenders are interleaved round by round so load from elsewhere hits all alike.
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -66,18 +65,6 @@ def peak_memory(code: str) -> tuple[float, float, float]:
     return elapsed, main_peak / 2**20, total_peak / 2**20
 
 
-def cli_wall(env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall and CPU time of `incidentlab simulate` in a fresh interpreter (CPU time is what a
-    quiet machine's wall time would be, near enough: the command uses one core)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "incidentlab.cli", "simulate"], check=True,
-                   stdout=subprocess.DEVNULL, env=env)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def main() -> int:
     if ALL_CORES is not None:
         os.sched_setaffinity(0, ALL_CORES)  # the one-core benchmarks pinned this process
@@ -115,9 +102,6 @@ def main() -> int:
 
     day_serial = peak_memory(DAY_64.format(executor="InlineExecutor()"))
     day_pool = peak_memory(DAY_64.format(executor="None"))
-    warm = [statistics.median(x) for x in zip(*(cli_wall() for _ in range(5)), strict=True)]
-    with tempfile.TemporaryDirectory() as cache:
-        cold = cli_wall({**os.environ, "NUMBA_CACHE_DIR": cache})
 
     rows = [(f"sweep 20x20, {name}", f"{secs:8.2f} s", f"{one / secs:5.2f}x")
             for name, secs in t.items()]
@@ -128,9 +112,6 @@ def main() -> int:
         ("sweep 24 h x 64, all cores", f"{day_pool[0]:8.1f} s",
          f"peak {day_pool[1]:.0f} MB main, {day_pool[2]:.0f} MB all processes"),
         ("sensitivity march-2017, n=64 (1,280 runs)", f"{t_sens:8.2f} s", ""),
-        ("incidentlab simulate, warm cache", f"{warm[0]:8.2f} s",
-         f"cpu {warm[1]:.2f} s; aim < 1 s"),
-        ("incidentlab simulate, cold (empty cache)", f"{cold[0]:8.2f} s", f"cpu {cold[1]:.2f} s"),
     ]
     print("incidentlab at scale (all cores; medians of interleaved rounds)")
     for name, value, note in rows:
