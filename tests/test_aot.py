@@ -127,3 +127,15 @@ def test_a_command_with_a_build_loads_neither_numba_nor_polars(built, argv, monk
     monkeypatch.setattr(aot, "load", lambda w: None)  # the same command on numba's JIT
     assert main(argv) == 0
     assert answer["outcome"] == json.loads(capsys.readouterr().out)
+
+
+def test_warm_without_a_compiler_says_why_in_one_line_and_the_jit_runs(monkeypatch, tmp_path,
+                                                                       capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cc, gcc or g++ to be found
+    monkeypatch.setattr(aot, "cache_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(aot, "_LOADED", {})
+    assert main(["warm"]) == 0
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "cannot build the loop ahead of time" in err
+    assert "g++" in err and "numba's cache" in out
+    assert not list(tmp_path.glob(f"{aot.PREFIX}*"))

@@ -121,15 +121,17 @@ def build(worlds: Iterable) -> list[Path]:
     made = []
     for name, w in todo.items():
         with tempfile.TemporaryDirectory() as tmp:
-            cc = CC(name)
-            cc.output_dir = tmp
-            cc.target_cpu = "host"  # built where it runs, as the JIT does
-            cc.export("run", types.void(typeof(w)))(loop.run.py_func)
             try:
+                cc = CC(name)  # raises at once when it finds no compiler
+                cc.output_dir = tmp
+                cc.target_cpu = "host"  # built where it runs, as the JIT does
+                cc.export("run", types.void(typeof(w)))(loop.run.py_func)
                 cc.compile()
             except Exception as err:  # setuptools, the compiler or the linker: say which
-                first = f"{type(err).__name__}: {err}".splitlines()[0]
-                raise BuildError(f"cannot build the loop ahead of time: {first}") from None
+                first = f"{type(err).__name__}: {err}".split(". ")[0].splitlines()[0]
+                raise BuildError(f"cannot build the loop ahead of time ({first}); it needs a "
+                                 "C/C++ compiler and Python's headers (Debian: g++, python3-dev)"
+                                 ) from None
             target = folder / (name + SUFFIX)
             os.replace(Path(tmp) / target.name, target)  # a reader never sees half a file
         made.append(target)
