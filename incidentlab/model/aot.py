@@ -57,7 +57,7 @@ def layout(x) -> str:
     if isinstance(x, tuple):
         return f"{type(x).__name__}({','.join(layout(v) for v in x)})"
     if not isinstance(x, np.ndarray):
-        return f"?{type(x).__name__}"  # never built: such a state falls back to the JIT
+        return type(x).__name__  # a number: numba types it by its Python type
     order = "C" if x.flags.c_contiguous else "F" if x.flags.f_contiguous else "A"
     return (f"{x.dtype.descr}{x.dtype.isalignedstruct:d}/{x.ndim}{order}"
             f"{x.flags.writeable:d}{x.flags.aligned:d}")
