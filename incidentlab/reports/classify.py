@@ -25,15 +25,91 @@ from incidentlab.reports.cues import (
     STATUS_WORDS,
 )
 
-# one pass over the clause: group i's words are the named group g{i}, heaviest groups first
-# (cue text is " word word ": a leading literal space lets the regex engine skip ahead fast)
-_CUES_RE = re.compile(r" (?:" + "|".join(
-    f"(?P<g{i}>" + "|".join(g.words) + ")" for i, g in enumerate(KIND_CUES)) + r")(?= )")
+
+def _top_split(pattern: str) -> list[str]:
+    """`pattern`'s top-level alternatives ("a|(?:b|c)d" -> "a", "(?:b|c)d")."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 1
+        elif ch == "[":  # a character class: skip to its closing bracket
+            i = pattern.index("]", i + 2 if pattern[i + 1: i + 2] in ("]", "^") else i + 1)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, pattern[start:]]
+
+
+def _spelled_out(pattern: str) -> list[str]:
+    """`pattern` as alternatives that each start with a letter or digit, in the order the
+    regex engine tries them: a leading group is spelled out ("(?:a|b)c" -> "ac", "bc";
+    "(?:a )?b" -> "a b", "b"), so a scan can pick them by first character."""
+    out = []
+    for alt in _top_split(pattern):
+        if alt.startswith("(?:"):
+            depth, close = 0, -1
+            for i, ch in enumerate(alt):
+                if ch == "\\" or (i and alt[i - 1] == "\\"):
+                    continue
+                depth += (ch == "(") - (ch == ")")
+                if depth == 0:
+                    close = i
+                    break
+            inner, rest = alt[3:close], alt[close + 1:]
+            if rest[:1] == "?" and rest[1:2] != "?":
+                out += [*_spelled_out(f"(?:{inner}){rest[1:]}"), *_spelled_out(rest[1:])]
+            elif rest[:1] in ("*", "+", "{", "?"):
+                raise ValueError(f"cue {pattern!r}: a repeated leading group cannot be spelled out")
+            else:
+                out += [x for a in _top_split(inner) for x in _spelled_out(a + rest)]
+        elif alt[:1].isalnum() and alt[1:2] not in ("?", "*", "+", "{"):
+            out.append(alt)
+        else:
+            raise ValueError(f"cue {pattern!r} must start with a letter, a digit or a group")
+    return out
+
+
+def _by_first_character(alternatives: list[tuple[str, int]]) -> tuple[str, list[int]]:
+    """One regex trying `alternatives` (pattern, owner) in order, each followed by an empty
+    group that says which matched (its owner is in the returned list, by group number - 1).
+    Alternatives are filed under their first character, so the engine tries only those that
+    can match where it stands (Python's re tries every branch of an alternation in turn)."""
+    buckets: dict[str, list[tuple[str, int]]] = {}
+    for pattern, owner in alternatives:
+        for alt in _spelled_out(pattern):
+            if re.compile(alt).groups:
+                raise ValueError(f"cue {alt!r} must use (?:...), not a capturing group")
+            buckets.setdefault(alt[0], []).append((alt[1:], owner))
+    owners: list[int] = []
+    branches = []
+    for first, rests in buckets.items():
+        owners += [owner for _, owner in rests]
+        branches.append(re.escape(first) + "(?:" + "|".join(f"{r}()" for r, _ in rests) + ")")
+    return "(?:" + "|".join(branches) + ")", owners
+
+
+# one pass over the clause finds every cue, heaviest groups first where cues overlap (cue text
+# is " word word ": a leading literal space lets the regex engine skip ahead fast)
+_CUES, _CUE_OWNER = _by_first_character(
+    [(word, i) for i, g in enumerate(KIND_CUES) for word in g.words])
+_CUES_RE = re.compile(f" {_CUES}(?= )")
 _SERVICE_OF_CUE = {cue: name for name, cues in SERVICE_CUES.items() for cue in cues}
-_SERVICE_CUE_RE = re.compile(  # zero-width, so cues that share a space all match
-    "(?=(" + "|".join(re.escape(c) for c in sorted(_SERVICE_OF_CUE, key=len, reverse=True))
-    + "))")
+_SERVICE_CUES = sorted(_SERVICE_OF_CUE, key=len, reverse=True)  # longest first
+_SERVICES, _SERVICE_OWNER = _by_first_character(
+    [(re.escape(c[1:]), i) for i, c in enumerate(_SERVICE_CUES)])
+# every service cue starts with a space; a lookahead, so cues that share a space all match
+_SERVICE_CUE_RE = re.compile(f" (?={_SERVICES})")
 _NON_WORD_RE = re.compile(r"[^a-z0-9]+")
+# ASCII text takes a faster road to the same cue text: every other character becomes a space
+_ASCII_CUE = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+# every denial NEGATION_RE knows holds one of these: a window without any is not denied
+_NEGATION_HINTS = ("no", "n t", "never", "yet to", "without", "failed to", "unable to")
 _DM_RE = re.compile(r"direct messages?")
 _BULLET_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
 
@@ -47,26 +123,36 @@ class KindGuess(NamedTuple):
 
 def cue_text(text: str) -> str:
     """Text as cues see it: lower case, one space between words, padded."""
-    return f" {_NON_WORD_RE.sub(' ', _DM_RE.sub('dm', text.lower()))} "
+    lower = text.lower()
+    if "direct message" in lower:
+        lower = _DM_RE.sub("dm", lower)
+    if not lower.isascii():
+        return f" {_NON_WORD_RE.sub(' ', lower)} "
+    spaced = lower.translate(_ASCII_CUE)
+    words = " ".join(spaced.split())
+    if not words:
+        return "   " if spaced else "  "
+    return f"{' ' if spaced[0] == ' ' else ''} {words} {' ' if spaced[-1] == ' ' else ''}"
 
 
 def clean(text: str) -> str:
     """One line of text: whitespace collapsed, no list bullet or dangling separator."""
-    return _BULLET_RE.sub("", re.sub(r"\s+", " ", text).strip(" ,;|"))
+    return _BULLET_RE.sub("", " ".join(text.split()).strip(" ,;|"))
 
 
 def read_kind(cues: str) -> KindGuess | None:
     """The kind a clause's words say (None: no cue at all)."""
     best: dict[str, tuple[float, str, str]] = {}
     for m in _CUES_RE.finditer(cues):
-        group = KIND_CUES[int(m.lastgroup[1:])]
+        group = KIND_CUES[_CUE_OWNER[m.lastindex - 1]]
         kind, why, weight = group.kind, group.why, group.weight
-        if NEGATION_RE.search(cues[max(0, m.start() - 30): m.start() + 1]):
+        near = cues[max(0, m.start() - 30): m.start() + 1]
+        if any(h in near for h in _NEGATION_HINTS) and NEGATION_RE.search(near):
             if kind != "recovery":
                 continue
             kind, why, weight = "impact", "a recovery denied is continuing impact", 0.6
         if weight > best.get(kind, (0.0,))[0]:
-            best[kind] = (weight, m.group(m.lastgroup), why)
+            best[kind] = (weight, m.group()[1:], why)
     if not best:
         return None
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
@@ -92,7 +178,7 @@ def classify(clause: str, body: str) -> KindGuess | None:
 def services(cues: str) -> list[str]:
     found: dict[str, None] = {}
     for m in _SERVICE_CUE_RE.finditer(cues):
-        found[_SERVICE_OF_CUE[m.group(1)]] = None
+        found[_SERVICE_OF_CUE[_SERVICE_CUES[_SERVICE_OWNER[m.lastindex - 1]]]] = None
     return list(found)
 
 

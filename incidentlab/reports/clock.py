@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -174,6 +175,9 @@ TIME_RE = re.compile(
     r"(?P<ish2>-?ish\b)?",
     re.I,
 )
+# Every match of TIME_RE starts where this does (no digit inside a match of this can start
+# one: it follows a digit or a colon), and this one is fast to scan for: it starts with a digit.
+_TIME_HINT_RE = re.compile(r"\d\d?(?::\d\d|\s?[ap]\.?m)", re.I)
 # A clock that cannot be one ("25:61", "12:75"): reported, never read as a time.
 _CLOCKISH_RE = re.compile(r"\d{1,2}:\d\d(?![\d:])")
 _NOT_BEFORE_CLOCK = frozenset("._:/$£€#")
@@ -213,6 +217,8 @@ _RANGE_GAP_RE = re.compile(r"^\s*(?:-|–|—|to|until|till|through|and)\s*$", r
 _APPROX_RE = re.compile(
     r"(?:\b(?:around|about|approximately|approx\.?|roughly|circa|nearly|near|by|shortly\s+"
     r"(?:after|before)|sometime\s+(?:after|before|around))|~)\s*(?:at\s+)?$", re.I)
+_APPROX_HINTS = ("around", "about", "approx", "roughly", "circa", "near", "by", "shortly",
+                 "sometime", "~")  # one of these is in every match of _APPROX_RE
 # After a time: a duration or a schedule, not an event ("1:30 hours", "03:00 every day").
 _NON_EVENT_AFTER_RE = re.compile(
     r"\s*(?:hours?\b|hrs?\b|h\b|minutes?\b|mins?\b|of downtime|(?:(?-i:[A-Z]{2,4})\s+)?(?:daily|"
@@ -221,6 +227,9 @@ _NON_EVENT_AFTER_RE = re.compile(
 _NON_EVENT_HINT_RE = re.compile(  # cheap test before the anchored search below
     r"(?i:every|each|daily|nightly|hourly|weekly|last|duration|total|will|expect|eta|next|"
     r"schedul)")
+# the same test on ASCII text, as substrings (faster than a regex on a short window)
+_NON_EVENT_HINTS = ("every", "each", "daily", "nightly", "hourly", "weekly", "last", "duration",
+                    "total", "will", "expect", "eta", "next", "schedul")
 _NON_EVENT_BEFORE_RE = re.compile(
     r"\b(?:every|each|daily|nightly|hourly|weekly|lasted|lasting|duration|for a total of|"
     r"will|expect(?:ed|s)?\s+to|eta|next\s+update|scheduled\s+(?:for|at))\b[^.;!?]*$", re.I)
@@ -310,7 +319,7 @@ def clock_mentions(src: Source) -> list[Mention]:
     """Every clock time that is not a duration, schedule or promise, ranges joined."""
     found: list[Mention] = []
     text = src.text
-    for m in TIME_RE.finditer(text):
+    for m in _time_matches(text):
         if m.group("h12"):
             hour, minute, ap = int(m.group("h12")), 0, m.group("ap12")
         else:
@@ -321,7 +330,7 @@ def clock_mentions(src: Source) -> list[Mention]:
         second = int(m.group("s") or 0)
         before = text[max(0, m.start() - 80): m.start()]
         if _NON_EVENT_AFTER_RE.match(text, m.end()) or (
-                _NON_EVENT_HINT_RE.search(before) and _NON_EVENT_BEFORE_RE.search(before)):
+                _non_event_hint(before) and _NON_EVENT_BEFORE_RE.search(before)):
             continue
         said = text[m.start():m.end()].strip()
         if hour == 24 or bad_ap:
@@ -336,10 +345,9 @@ def clock_mentions(src: Source) -> list[Mention]:
             note_ambiguous(src, zone, m.start())
         found.append(Mention(
             start=m.start(), end=m.end(), clock=hour * 60 + minute, second=second, zone=zone,
-            approximate=bool(_APPROX_RE.search(before[-32:]) or m.group("ish")
-                             or m.group("ish2")),
+            approximate=bool(_approximate(before[-32:]) or m.group("ish") or m.group("ish2")),
             line=src.line_of(m.start()),
-            anchor=bool(ANCHOR_RE.search(before[-24:])),
+            anchor="0" in before[-24:] and bool(ANCHOR_RE.search(before[-24:])),
         ))
     for bad in _CLOCKISH_RE.finditer(text):
         hour, minute = map(int, bad.group().split(":"))
@@ -359,6 +367,33 @@ def clock_mentions(src: Source) -> list[Mention]:
             continue
         merged.append(m)
     return merged
+
+
+def _time_matches(text: str) -> Iterator[re.Match[str]]:
+    """TIME_RE.finditer(text), tried only where _TIME_HINT_RE finds a start."""
+    taken = 0
+    for hint in _TIME_HINT_RE.finditer(text):
+        if hint.start() >= taken:
+            m = TIME_RE.match(text, hint.start())
+            if m is not None:
+                taken = m.end()
+                yield m
+
+
+def _approximate(before: str) -> bool:
+    """Whether `before` ends in "around", "about", "~" and the like (see _APPROX_RE)."""
+    if before.isascii():
+        low = before.lower()
+        if not any(h in low for h in _APPROX_HINTS):
+            return False
+    return bool(_APPROX_RE.search(before))
+
+
+def _non_event_hint(before: str) -> bool:
+    if before.isascii():
+        low = before.lower()
+        return any(h in low for h in _NON_EVENT_HINTS)
+    return bool(_NON_EVENT_HINT_RE.search(before))
 
 
 def relative_mentions(src: Source) -> list[Mention]:
