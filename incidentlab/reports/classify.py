@@ -109,7 +109,7 @@ _NON_WORD_RE = re.compile(r"[^a-z0-9]+")
 # ASCII text takes a faster road to the same cue text: every other character becomes a space
 _ASCII_CUE = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 # every denial NEGATION_RE knows holds one of these: a window without any is not denied
-_NEGATION_HINTS = ("no", "n t", "never", "yet to", "without", "failed to", "unable to")
+_NEGATION_HINT_RE = re.compile("no|n t|never|yet to|without|failed to|unable to")
 _DM_RE = re.compile(r"direct messages?")
 _BULLET_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
 
@@ -143,11 +143,12 @@ def clean(text: str) -> str:
 def read_kind(cues: str) -> KindGuess | None:
     """The kind a clause's words say (None: no cue at all)."""
     best: dict[str, tuple[float, str, str]] = {}
+    deniable = _NEGATION_HINT_RE.search(cues) is not None
     for m in _CUES_RE.finditer(cues):
         group = KIND_CUES[_CUE_OWNER[m.lastindex - 1]]
         kind, why, weight = group.kind, group.why, group.weight
-        near = cues[max(0, m.start() - 30): m.start() + 1]
-        if any(h in near for h in _NEGATION_HINTS) and NEGATION_RE.search(near):
+        near = cues[max(0, m.start() - 30): m.start() + 1] if deniable else ""
+        if near and _NEGATION_HINT_RE.search(near) and NEGATION_RE.search(near):
             if kind != "recovery":
                 continue
             kind, why, weight = "impact", "a recovery denied is continuing impact", 0.6
@@ -163,12 +164,14 @@ def read_kind(cues: str) -> KindGuess | None:
                      runner[0] if runner else None)
 
 
-def classify(clause: str, body: str) -> KindGuess | None:
-    """The kind of an event from its clause, else (less sure) from its whole text."""
-    guess = read_kind(cue_text(clause))
-    if guess is not None:
+def classify(clause: str, body: str, body_cues: str | None = None) -> KindGuess | None:
+    """The kind of an event from its clause, else (less sure) from its whole text
+    (`body_cues`: the body's `cue_text`, if the caller has it already)."""
+    same = clause == body
+    guess = read_kind(body_cues if same and body_cues is not None else cue_text(clause))
+    if guess is not None or same:
         return guess
-    wider = read_kind(cue_text(body))
+    wider = read_kind(cue_text(body) if body_cues is None else body_cues)
     if wider is None:
         return None
     return wider._replace(confidence=round(wider.confidence * 0.7, 2),

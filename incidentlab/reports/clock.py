@@ -156,9 +156,19 @@ DATE_RE = re.compile(
 )
 # Where a date can start (on the ASCII-lower-cased text); DATE_RE is tried only there, which
 # keeps date finding linear and fast on long texts full of numbers.
-_DATE_HINT_RE = re.compile(
-    r"(?<![a-z0-9])(?:\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|"
-    r"sat|sun|next|following|the same|same)")
+# Where a date can start (on the ASCII-lower-cased text): at the text's start or after a
+# character that is no ASCII letter or digit (the pattern takes that character too: a pattern
+# that starts with a lookbehind is tried at every position, one that starts with a character
+# set only where the set matches). DATE_RE is tried only there, which keeps date finding linear
+# and fast on long texts full of numbers. A digit starts a date only if a separator and a digit
+# ("2019-03", "1.2.", "3/4") or a month name ("2021 Oct", "28-31 October") follows its run:
+# the rest (clock times, counts) is skipped.
+_DATE_START = (r"(?:\d(?=(?i:\d{0,3}(?:[-/.]\d|(?:st|nd|rd|th)?(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|"
+               r"th)?)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))))|jan|"
+               r"feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun|next|"
+               r"following|the same|same)")
+_DATE_HINT_RE = re.compile(r"[^a-z0-9]" + _DATE_START)
+_DATE_HINT_AT_START_RE = re.compile(_DATE_START)
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _ZONE_TOKEN = (r"(?P<{g}>(?-i:UTC|GMT)\s?[+-]\s?\d{{1,2}}(?::?[0-5]\d)?|"
                r"[+-](?:0\d|1[0-4]):?[0-5]\d(?!\d)|"
@@ -196,7 +206,10 @@ RELATIVE_RE = re.compile(
     rf"|\bafter\s+(?:another\s+|a\s+further\s+)?{_NUM.format(g='n4')}\s+"
     r"(?P<u4>hours?|minutes?|mins?)\b",
     re.I)
-_RELATIVE_HINT_RE = re.compile(r"t ?[+-] ?\d|\+ ?\d|\blater\b|\bafter\b")
+# Where a relative time can be: "t+5", "+5", "later", "after" (the last two as whole words: the
+# word start is checked apart, so that re can skip to the letters t, +, l and a).
+_RELATIVE_HINT_RE = re.compile(r"t ?[+-] ?\d|\+ ?\d|later\b|after\b")
+_WORD_CHAR_RE = re.compile(r"\w")
 # "T+0 is 09:47 UTC", "T0 = 09:47", "T+0 (09:47 UTC)": the anchor of relative times.
 ANCHOR_RE = re.compile(r"\bT\s?(?:\+\s?)?0\s*(?:min\w*\s*)?(?:is|=|:|was|at|means|\(|–|-)\s*"
                        r"(?:at\s+)?$", re.I)
@@ -402,6 +415,9 @@ def relative_mentions(src: Source) -> list[Mention]:
     found = []
     taken = 0
     for hint in _RELATIVE_HINT_RE.finditer(src.lower):
+        if hint.group()[0] in "la" and hint.start() and _WORD_CHAR_RE.match(
+                src.lower, hint.start() - 1):
+            continue  # "later" or "after" inside a word
         m = RELATIVE_RE.search(src.text, max(taken, hint.start() - 24), hint.end() + 40)
         if m is None:
             continue
@@ -424,14 +440,27 @@ def relative_mentions(src: Source) -> list[Mention]:
     return found
 
 
+def _date_hints(lower: str) -> Iterator[int]:
+    """Where _DATE_START matches at the start of a word, as a scan of `lower` would find them
+    (one after the other, none inside another)."""
+    first = _DATE_HINT_AT_START_RE.match(lower)
+    end = first.end() if first else 0
+    if first:
+        yield 0
+    for hint in _DATE_HINT_RE.finditer(lower):
+        if hint.start() + 1 >= end:
+            end = hint.end()
+            yield hint.start() + 1
+
+
 def date_mentions(src: Source) -> list[DateMention]:
     """Every date the text mentions, in order."""
     out: list[DateMention] = []
     taken = 0
-    for hint in _DATE_HINT_RE.finditer(src.lower):
-        if hint.start() < taken:
+    for start in _date_hints(src.lower):
+        if start < taken:
             continue
-        m = DATE_RE.match(src.text, hint.start())
+        m = DATE_RE.match(src.text, start)
         if m is None:
             continue
         taken = m.end()

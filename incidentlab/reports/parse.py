@@ -146,11 +146,12 @@ def _narrative_rows(src: Source, seg: Segments, kept: list[clock.Mention],
         start = para[0] if first else clause.start
         clause_end = min(end, src.sentence_end(m.end, end))
         body = classify.clean(text[start:end])
-        guess = classify.classify(text[clause.start: clause_end], body)
+        body_cues = classify.cue_text(body)
+        guess = classify.classify(text[clause.start: clause_end], body, body_cues)
         rows.append({
             "time": instant[m], "end": instant[m.end_mention] if m.end_mention else None,
             "source": "narrative", "kind": guess.kind if guess else None,
-            "services": classify.services(classify.cue_text(body)),
+            "services": classify.services(body_cues),
             "approximate": m.approximate, "status": None, "text": body, "line": m.line,
             "kind_confidence": guess.confidence if guess else None,
             "kind_reason": guess.reason if guess else None,
