@@ -16,100 +16,34 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from incidentlab.reports import cuescan
 from incidentlab.reports.cues import (
     AFTER_INCIDENT_CUES,
     KIND_CUES,
     NEGATION_RE,
+    NEGATIONS,
     SERVICE_CUES,
     STATUS_RULES,
     STATUS_WORDS,
 )
 
-
-def _top_split(pattern: str) -> list[str]:
-    """`pattern`'s top-level alternatives ("a|(?:b|c)d" -> "a", "(?:b|c)d")."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 1
-        elif ch == "[":  # a character class: skip to its closing bracket
-            i = pattern.index("]", i + 2 if pattern[i + 1: i + 2] in ("]", "^") else i + 1)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    return [*parts, pattern[start:]]
-
-
-def _spelled_out(pattern: str) -> list[str]:
-    """`pattern` as alternatives that each start with a letter or digit, in the order the
-    regex engine tries them: a leading group is spelled out ("(?:a|b)c" -> "ac", "bc";
-    "(?:a )?b" -> "a b", "b"), so a scan can pick them by first character."""
-    out = []
-    for alt in _top_split(pattern):
-        if alt.startswith("(?:"):
-            depth, close = 0, -1
-            for i, ch in enumerate(alt):
-                if ch == "\\" or (i and alt[i - 1] == "\\"):
-                    continue
-                depth += (ch == "(") - (ch == ")")
-                if depth == 0:
-                    close = i
-                    break
-            inner, rest = alt[3:close], alt[close + 1:]
-            if rest[:1] == "?" and rest[1:2] != "?":
-                out += [*_spelled_out(f"(?:{inner}){rest[1:]}"), *_spelled_out(rest[1:])]
-            elif rest[:1] in ("*", "+", "{", "?"):
-                raise ValueError(f"cue {pattern!r}: a repeated leading group cannot be spelled out")
-            else:
-                out += [x for a in _top_split(inner) for x in _spelled_out(a + rest)]
-        elif alt[:1].isalnum() and alt[1:2] not in ("?", "*", "+", "{"):
-            out.append(alt)
-        else:
-            raise ValueError(f"cue {pattern!r} must start with a letter, a digit or a group")
-    return out
-
-
-def _by_first_character(alternatives: list[tuple[str, int]]) -> tuple[str, list[int]]:
-    """One regex trying `alternatives` (pattern, owner) in order, each followed by an empty
-    group that says which matched (its owner is in the returned list, by group number - 1).
-    Alternatives are filed under their first character, so the engine tries only those that
-    can match where it stands (Python's re tries every branch of an alternation in turn)."""
-    buckets: dict[str, list[tuple[str, int]]] = {}
-    for pattern, owner in alternatives:
-        for alt in _spelled_out(pattern):
-            if re.compile(alt).groups:
-                raise ValueError(f"cue {alt!r} must use (?:...), not a capturing group")
-            buckets.setdefault(alt[0], []).append((alt[1:], owner))
-    owners: list[int] = []
-    branches = []
-    for first, rests in buckets.items():
-        owners += [owner for _, owner in rests]
-        branches.append(re.escape(first) + "(?:" + "|".join(f"{r}()" for r, _ in rests) + ")")
-    return "(?:" + "|".join(branches) + ")", owners
-
-
 # one pass over the clause finds every cue, heaviest groups first where cues overlap (cue text
 # is " word word ": a leading literal space lets the regex engine skip ahead fast)
-_CUES, _CUE_OWNER = _by_first_character(
+_CUES, _CUE_OWNER = cuescan.alternation(
     [(word, i) for i, g in enumerate(KIND_CUES) for word in g.words])
 _CUES_RE = re.compile(f" {_CUES}(?= )")
 _SERVICE_OF_CUE = {cue: name for name, cues in SERVICE_CUES.items() for cue in cues}
 _SERVICE_CUES = sorted(_SERVICE_OF_CUE, key=len, reverse=True)  # longest first
-_SERVICES, _SERVICE_OWNER = _by_first_character(
+_SERVICES, _SERVICE_OWNER = cuescan.alternation(
     [(re.escape(c[1:]), i) for i, c in enumerate(_SERVICE_CUES)])
 # every service cue starts with a space; a lookahead, so cues that share a space all match
 _SERVICE_CUE_RE = re.compile(f" (?={_SERVICES})")
 _NON_WORD_RE = re.compile(r"[^a-z0-9]+")
 # ASCII text takes a faster road to the same cue text: every other character becomes a space
 _ASCII_CUE = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
-# every denial NEGATION_RE knows holds one of these: a window without any is not denied
-_NEGATION_HINT_RE = re.compile("no|n t|never|yet to|without|failed to|unable to")
+# a denial NEGATION_RE finds is a negation followed by a space: a clause (or the window before
+# a cue) without one is not denied, and this is much faster to seek than NEGATION_RE
+_NEGATION_HINT_RE = re.compile(f"(?:{'|'.join(NEGATIONS)}) ")
 _DM_RE = re.compile(r"direct messages?")
 _BULLET_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
 

@@ -131,8 +131,9 @@ KIND_CUES: tuple[CueGroup, ...] = (
 
 # A cue after one of these words (within three) is denied: "not yet recovered" is no recovery
 # (it tells of continuing impact), "no alert fired" no detection.
-NEGATION_RE = re.compile(r"(?:^| )(?:not|no|never|yet to|without|n t|failed to|unable to|"
-                         r"cannot|nor)(?: \w+){0,2} $")
+NEGATIONS = ("not", "no", "never", "yet to", "without", "n t", "failed to", "unable to", "cannot",
+             "nor")
+NEGATION_RE = re.compile(rf"(?:^| )(?:{'|'.join(NEGATIONS)})(?: \w+){{0,2}} $")
 
 # Narrative actions after the incident ended (last recovery or resolved update) are followups.
 AFTER_INCIDENT_CUES = (" deploy", " rolled out", " rollout", " upgrade", " fix", " change",
