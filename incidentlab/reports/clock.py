@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,21 +155,21 @@ DATE_RE = re.compile(
     r"|\b(?P<same>(?:the\s+)?same\s+(?:day|evening|night|afternoon|morning))\b",
     re.I,
 )
-# Where a date can start (on the ASCII-lower-cased text); DATE_RE is tried only there, which
-# keeps date finding linear and fast on long texts full of numbers.
-# Where a date can start (on the ASCII-lower-cased text): at the text's start or after a
-# character that is no ASCII letter or digit (the pattern takes that character too: a pattern
-# that starts with a lookbehind is tried at every position, one that starts with a character
-# set only where the set matches). DATE_RE is tried only there, which keeps date finding linear
-# and fast on long texts full of numbers. A digit starts a date only if a separator and a digit
-# ("2019-03", "1.2.", "3/4") or a month name ("2021 Oct", "28-31 October") follows its run:
-# the rest (clock times, counts) is skipped.
-_DATE_START = (r"(?:\d(?=(?i:\d{0,3}(?:[-/.]\d|(?:st|nd|rd|th)?(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|"
-               r"th)?)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))))|jan|"
-               r"feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun|next|"
-               r"following|the same|same)")
-_DATE_HINT_RE = re.compile(r"[^a-z0-9]" + _DATE_START)
-_DATE_HINT_AT_START_RE = re.compile(_DATE_START)
+# Where a date can start (on the ASCII-lower-cased text), at a word's start (after no ASCII
+# letter or digit): a digit whose run goes on as a DATE_RE date does ("2019-03-..", "1.2.2020",
+# "3/4/2021", "2021 Oct", "28-31 October"; not a clock time, a count or a version), or a month,
+# weekday or relative-day word. DATE_RE is tried only there, which keeps date finding linear and
+# fast on long texts full of numbers. Both scans start with what re can skip ahead to (a
+# pattern that starts with a lookbehind is tried at every character); a word's start is
+# checked apart.
+_MONTH_WORDS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_DATE_DIGIT_RE = re.compile(
+    r"\d(?<![a-z0-9]\d)(?=(?i:(?<=1)9\d\d[-/.]\d|(?<=2)0\d\d[-/.]\d|\d?\.\d\d?\.(?:19|20)\d\d|"
+    r"\d?/\d\d?/(?:19|20)\d\d|\d{0,3}(?:st|nd|rd|th)?(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|th)?)?"
+    rf"\s+(?:of\s+)?(?:{_MONTH_WORDS})))")
+_DATE_WORD_RE = re.compile(
+    rf"{_MONTH_WORDS}|mon|tue|wed|thu|fri|sat|sun|next|following|the(?= same)|same")
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _ZONE_TOKEN = (r"(?P<{g}>(?-i:UTC|GMT)\s?[+-]\s?\d{{1,2}}(?::?[0-5]\d)?|"
                r"[+-](?:0\d|1[0-4]):?[0-5]\d(?!\d)|"
@@ -190,6 +191,8 @@ TIME_RE = re.compile(
 _TIME_HINT_RE = re.compile(r"\d\d?(?::\d\d|\s?[ap]\.?m)", re.I)
 # A clock that cannot be one ("25:61", "12:75"): reported, never read as a time.
 _CLOCKISH_RE = re.compile(r"\d{1,2}:\d\d(?![\d:])")
+# the same clocks where they are impossible (hour above 24 or minute above 59), in ASCII text
+_BAD_CLOCK_RE = re.compile(r"(?:(?:2[5-9]|[3-9]\d):\d\d|\d{1,2}:[6-9]\d)(?![\d:])")
 _NOT_BEFORE_CLOCK = frozenset("._:/$£€#")
 # Relative times: "T+40 min", "(T+2h)", "+5m" at a line's start; "5 minutes later" and
 # "after 20 minutes" count from the event before.
@@ -333,36 +336,38 @@ def clock_mentions(src: Source) -> list[Mention]:
     found: list[Mention] = []
     text = src.text
     for m in _time_matches(text):
-        if m.group("h12"):
-            hour, minute, ap = int(m.group("h12")), 0, m.group("ap12")
+        start, end = m.span()
+        h12, ap12, h, mm, ap, s, zone, ish, ish2 = m.group(
+            "h12", "ap12", "h", "m", "ap", "s", "zone", "ish", "ish2")
+        if h12:
+            hour, minute, ap = int(h12), 0, ap12
         else:
-            hour, minute, ap = int(m.group("h")), int(m.group("m")), m.group("ap")
+            hour, minute = int(h), int(mm)
         bad_ap = bool(ap) and (hour > 12 or hour == 0)
         if ap and not bad_ap:
             hour = hour % 12 + (12 if ap.lower() == "p" else 0)
-        second = int(m.group("s") or 0)
-        before = text[max(0, m.start() - 80): m.start()]
-        if _NON_EVENT_AFTER_RE.match(text, m.end()) or (
+        second = int(s or 0)
+        before = text[max(0, start - 80): start]
+        if _NON_EVENT_AFTER_RE.match(text, end) or (
                 _non_event_hint(before) and _NON_EVENT_BEFORE_RE.search(before)):
             continue
-        said = text[m.start():m.end()].strip()
         if hour == 24 or bad_ap:
+            said = text[start:end].strip()
             if hour == 24 and not minute and not second and not ap:
-                src.warn(f"'{said}' on line {src.line_of(m.start())} read as midnight at the "
+                src.warn(f"'{said}' on line {src.line_of(start)} read as midnight at the "
                          "end of its day (00:00 the next day)")
             else:
-                src.warn(f"impossible time '{said}' on line {src.line_of(m.start())} ignored")
+                src.warn(f"impossible time '{said}' on line {src.line_of(start)} ignored")
                 continue
-        zone = m.group("zone")
         if zone:
-            note_ambiguous(src, zone, m.start())
+            note_ambiguous(src, zone, start)
         found.append(Mention(
-            start=m.start(), end=m.end(), clock=hour * 60 + minute, second=second, zone=zone,
-            approximate=bool(_approximate(before[-32:]) or m.group("ish") or m.group("ish2")),
-            line=src.line_of(m.start()),
+            start=start, end=end, clock=hour * 60 + minute, second=second, zone=zone,
+            approximate=bool(_approximate(before[-32:]) or ish or ish2),
+            line=src.line_of(start),
             anchor="0" in before[-24:] and bool(ANCHOR_RE.search(before[-24:])),
         ))
-    for bad in _CLOCKISH_RE.finditer(text):
+    for bad in (_BAD_CLOCK_RE if text.isascii() else _CLOCKISH_RE).finditer(text):
         hour, minute = map(int, bad.group().split(":"))
         before = text[bad.start() - 1: bad.start()]
         if (hour > 24 or minute > 59) and not (before.isalnum() or before in _NOT_BEFORE_CLOCK):
@@ -441,16 +446,17 @@ def relative_mentions(src: Source) -> list[Mention]:
 
 
 def _date_hints(lower: str) -> Iterator[int]:
-    """Where _DATE_START matches at the start of a word, as a scan of `lower` would find them
-    (one after the other, none inside another)."""
-    first = _DATE_HINT_AT_START_RE.match(lower)
-    end = first.end() if first else 0
-    if first:
-        yield 0
-    for hint in _DATE_HINT_RE.finditer(lower):
-        if hint.start() + 1 >= end:
-            end = hint.end()
-            yield hint.start() + 1
+    """Where a date can start (see _DATE_DIGIT_RE), in order, none inside another ("the same"
+    holds "same")."""
+    words = ((m.start(), 8 if m.group() == "the" else m.end() - m.start())
+             for m in _DATE_WORD_RE.finditer(lower)
+             if not m.start() or lower[m.start() - 1] not in _ASCII_ALNUM)
+    digits = ((m.start(), 1) for m in _DATE_DIGIT_RE.finditer(lower))
+    end = 0
+    for start, length in heapq.merge(words, digits):
+        if start >= end:
+            end = start + length
+            yield start
 
 
 def date_mentions(src: Source) -> list[DateMention]:
