@@ -233,8 +233,8 @@ _RANGE_GAP_RE = re.compile(r"^\s*(?:-|–|—|to|until|till|through|and)\s*$", r
 _APPROX_RE = re.compile(
     r"(?:\b(?:around|about|approximately|approx\.?|roughly|circa|nearly|near|by|shortly\s+"
     r"(?:after|before)|sometime\s+(?:after|before|around))|~)\s*(?:at\s+)?$", re.I)
-_APPROX_HINTS = ("around", "about", "approx", "roughly", "circa", "near", "by", "shortly",
-                 "sometime", "~")  # one of these is in every match of _APPROX_RE
+# one of these is in every match of _APPROX_RE (sought in lower-cased ASCII text)
+_APPROX_HINT_RE = re.compile("around|about|approx|roughly|circa|near|by|shortly|sometime|~")
 # After a time: a duration or a schedule, not an event ("1:30 hours", "03:00 every day").
 _NON_EVENT_AFTER_RE = re.compile(
     r"\s*(?:hours?\b|hrs?\b|h\b|minutes?\b|mins?\b|of downtime|(?:(?-i:[A-Z]{2,4})\s+)?(?:daily|"
@@ -243,9 +243,8 @@ _NON_EVENT_AFTER_RE = re.compile(
 _NON_EVENT_HINT_RE = re.compile(  # cheap test before the anchored search below
     r"(?i:every|each|daily|nightly|hourly|weekly|last|duration|total|will|expect|eta|next|"
     r"schedul)")
-# the same test on ASCII text, as substrings (faster than a regex on a short window)
-_NON_EVENT_HINTS = ("every", "each", "daily", "nightly", "hourly", "weekly", "last", "duration",
-                    "total", "will", "expect", "eta", "next", "schedul")
+# the same test on lower-cased ASCII text (faster: re can skip to the words' first letters)
+_NON_EVENT_HINT_ASCII_RE = re.compile(_NON_EVENT_HINT_RE.pattern[4:-1])
 _NON_EVENT_BEFORE_RE = re.compile(
     r"\b(?:every|each|daily|nightly|hourly|weekly|lasted|lasting|duration|for a total of|"
     r"will|expect(?:ed|s)?\s+to|eta|next\s+update|scheduled\s+(?:for|at))\b[^.;!?]*$", re.I)
@@ -400,17 +399,14 @@ def _time_matches(text: str) -> Iterator[re.Match[str]]:
 
 def _approximate(before: str) -> bool:
     """Whether `before` ends in "around", "about", "~" and the like (see _APPROX_RE)."""
-    if before.isascii():
-        low = before.lower()
-        if not any(h in low for h in _APPROX_HINTS):
-            return False
+    if before.isascii() and not _APPROX_HINT_RE.search(before.lower()):
+        return False
     return bool(_APPROX_RE.search(before))
 
 
 def _non_event_hint(before: str) -> bool:
     if before.isascii():
-        low = before.lower()
-        return any(h in low for h in _NON_EVENT_HINTS)
+        return bool(_NON_EVENT_HINT_ASCII_RE.search(before.lower()))
     return bool(_NON_EVENT_HINT_RE.search(before))
 
 
