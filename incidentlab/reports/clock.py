@@ -192,7 +192,8 @@ _TIME_HINT_RE = re.compile(r"\d\d?(?::\d\d|\s?[ap]\.?m)", re.I)
 # A clock that cannot be one ("25:61", "12:75"): reported, never read as a time.
 _CLOCKISH_RE = re.compile(r"\d{1,2}:\d\d(?![\d:])")
 # the same clocks where they are impossible (hour above 24 or minute above 59), in ASCII text
-_BAD_CLOCK_RE = re.compile(r"(?:(?:2[5-9]|[3-9]\d):\d\d|\d{1,2}:[6-9]\d)(?![\d:])")
+# (written to start with a digit, so that re skips to the digits)
+_BAD_CLOCK_RE = re.compile(r"\d(?:(?<=2)[5-9]:\d\d|(?<=[3-9])\d:\d\d|\d?:[6-9]\d)(?![\d:])")
 _NOT_BEFORE_CLOCK = frozenset("._:/$£€#")
 # Relative times: "T+40 min", "(T+2h)", "+5m" at a line's start; "5 minutes later" and
 # "after 20 minutes" count from the event before.

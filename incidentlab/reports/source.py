@@ -14,7 +14,10 @@ from incidentlab.errors import ReportParseError
 
 MAX_BYTES = 10 * 1024 * 1024
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_SENTENCE_END_RE = re.compile(r"[.!?…][\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n\s*\n")
+# a full stop (or ! ? …) then space before a capital or digit, or a blank line; written to start
+# with a character set, so that re skips to those characters
+_SENTENCE_END_RE = re.compile(
+    r"[.!?…\n](?:(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|(?<=\n)\s*\n)")
 _NO_SPLIT_BEFORE = frozenset(("approx.", "e.g.", "i.e.", "etc.", "vs.", "mr.", "dr.", "inc.",
                               "a.m.", "p.m.", "u.s.", "no.", "st.", "ca."))
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
