@@ -71,7 +71,9 @@ def cue_text(text: str) -> str:
 
 def clean(text: str) -> str:
     """One line of text: whitespace collapsed, no list bullet or dangling separator."""
-    return _BULLET_RE.sub("", " ".join(text.split()).strip(" ,;|"))
+    line = " ".join(text.split()).strip(" ,;|")
+    bullet = _BULLET_RE.match(line)  # match, not sub: sub would try every position
+    return line[bullet.end():] if bullet else line
 
 
 def read_kind(cues: str) -> KindGuess | None:
