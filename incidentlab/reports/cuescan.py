@@ -1,5 +1,6 @@
-"""Cue tables compiled into one fast regex: every cue of a table in one alternation, tried
-in the table's order, arranged so that Python's re finds them with one scan of the text.
+"""Tables of patterns (kind cues, service cues, date words) compiled into one fast regex:
+every pattern of a table in one alternation, tried in the table's order, arranged so that
+Python's re finds them with one scan of the text.
 """
 
 from __future__ import annotations

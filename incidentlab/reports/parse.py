@@ -9,8 +9,11 @@ and `parse_report` issues each as an `IncidentlabWarning` (the CLI prints them o
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
+import gc
 import warnings as pywarnings
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import polars as pl
@@ -66,6 +69,25 @@ def parse_report_with_warnings(
     text: str | bytes, *, date: str | dt.date | None = None, tz: str | None = None
 ) -> Parsed:
     """`parse_report`, returning the warnings with the events instead of issuing them."""
+    with _cycle_collector_paused():
+        return _parse(text, date, tz)
+
+
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """A parse makes many small objects (several per time in the text) and no reference
+    cycles; Python's cycle collector would walk them all again and again as they pile up
+    (about a seventh of the time of a 10 MiB parse). It runs as before once the parse ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str | bytes, date: str | dt.date | None, tz: str | None) -> Parsed:
     notes: list[str] = []
     text = as_text(text, notes)
     # a JSON export is read as its records, one `key: value` a line (lines count in that form)
