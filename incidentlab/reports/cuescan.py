@@ -78,6 +78,9 @@ def _literal(pattern: str) -> int:
     return 0 if pattern[n: n + 1] in ("?", "*", "+", "{") else n
 
 
+_FIRST_LETTERS = "tasowicbphfmdrelngu"  # English words by first letter, commonest first
+
+
 def _trie(alternatives: list[tuple[str, int]], owners: list[int]) -> str:
     """Alternatives sharing a first character become one branch that tries them after it:
     Python's re tries every branch of an alternation in turn, and rejects a branch that
@@ -87,8 +90,8 @@ def _trie(alternatives: list[tuple[str, int]], owners: list[int]) -> str:
     branches: list[str] = []
     run: dict[str, list[tuple[str, int]]] = {}
 
-    def close_run() -> None:
-        for head, rests in run.items():
+    def close_run() -> None:  # commonest first letters of English words first: fewer tries
+        for head, rests in sorted(run.items(), key=lambda kv: _FIRST_LETTERS.find(kv[0][-1])):
             if len(rests) == 1:
                 owners.append(rests[0][1])
                 branches.append(f"{head}{rests[0][0]}()")
