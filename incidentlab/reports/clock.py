@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -447,12 +446,12 @@ def relative_mentions(src: Source) -> list[Mention]:
 def _date_hints(lower: str) -> Iterator[int]:
     """Where a date can start (see _DATE_DIGIT_RE), in order, none inside another ("the same"
     holds "same")."""
-    words = ((m.start(), 8 if m.group() == "the" else m.end() - m.start())
+    words = [(m.start(), 8 if m.group() == "the" else m.end() - m.start())
              for m in _DATE_WORD_RE.finditer(lower)
-             if not m.start() or lower[m.start() - 1] not in _ASCII_ALNUM)
-    digits = ((m.start(), 1) for m in _DATE_DIGIT_RE.finditer(lower))
+             if not m.start() or lower[m.start() - 1] not in _ASCII_ALNUM]
+    digits = [(m.start(), 1) for m in _DATE_DIGIT_RE.finditer(lower)]
     end = 0
-    for start, length in heapq.merge(words, digits):
+    for start, length in sorted(words + digits):  # two sorted runs: a linear merge
         if start >= end:
             end = start + length
             yield start

@@ -157,7 +157,7 @@ def _narrative_rows(src: Source, seg: Segments, kept: list[clock.Mention],
                     instant: dict[clock.Mention, dt.datetime]) -> list[dict]:
     text = src.text
     starts = [m.start for m in seg.narrative]
-    rows: list[dict] = []
+    spans = []
     for m in kept:  # every time, kept or dropped, ends the text of the event before it
         para, clause = seg.para[m], seg.clause[m]
         end = para[1]
@@ -166,19 +166,25 @@ def _narrative_rows(src: Source, seg: Segments, kept: list[clock.Mention],
             end = min(end, cut)
         first = segment.first_in_para(seg.narrative, starts, m, seg.para, seg.clause)
         start = para[0] if first else clause.start
-        clause_end = min(end, src.sentence_end(m.end, end))
-        body = classify.clean(text[start:end])
-        body_cues = classify.cue_text(body)
-        guess = classify.classify(text[clause.start: clause_end], body, body_cues)
+        spans.append((start, end, min(end, src.sentence_end(m.end, end))))
+    # each step over all events in turn: its regexes stay in the processor's cache
+    bodies = [classify.clean(text[start:end]) for start, end, _ in spans]
+    body_cues = [classify.cue_text(body) for body in bodies]
+    guesses = [classify.classify(text[seg.clause[m].start: clause_end], body, cues)
+               for m, (_, _, clause_end), body, cues in zip(kept, spans, bodies, body_cues,
+                                                           strict=True)]
+    services = [classify.services(cues) for cues in body_cues]
+    rows: list[dict] = []
+    for m, body, guess, named in zip(kept, bodies, guesses, services, strict=True):
         rows.append({
             "time": instant[m], "end": instant[m.end_mention] if m.end_mention else None,
             "source": "narrative", "kind": guess.kind if guess else None,
-            "services": classify.services(body_cues),
+            "services": named,
             "approximate": m.approximate, "status": None, "text": body, "line": m.line,
             "kind_confidence": guess.confidence if guess else None,
             "kind_reason": guess.reason if guess else None,
             "_runner_up": guess.runner_up if guess else None,
-            "_sentence": (para, clause.sentence),
+            "_sentence": (seg.para[m], seg.clause[m].sentence),
         })
     classify.fill_unlabelled(rows)
     return rows
