@@ -336,7 +336,7 @@ def clock_mentions(src: Source) -> list[Mention]:
     """Every clock time that is not a duration, schedule or promise, ranges joined."""
     found: list[Mention] = []
     text = src.text
-    for m in _time_matches(text):
+    for m in list(_time_matches(text)):  # all first: each regex stays in cache
         start, end = m.span()
         h12, ap12, h, mm, ap, s, zone, ish, ish2 = m.group(
             "h12", "ap12", "h", "m", "ap", "s", "zone", "ish", "ish2")
