@@ -16,24 +16,34 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from incidentlab.reports import cuescan
 from incidentlab.reports.cues import (
     AFTER_INCIDENT_CUES,
     KIND_CUES,
     NEGATION_RE,
+    NEGATIONS,
     SERVICE_CUES,
     STATUS_RULES,
     STATUS_WORDS,
 )
 
-# one pass over the clause: group i's words are the named group g{i}, heaviest groups first
-# (cue text is " word word ": a leading literal space lets the regex engine skip ahead fast)
-_CUES_RE = re.compile(r" (?:" + "|".join(
-    f"(?P<g{i}>" + "|".join(g.words) + ")" for i, g in enumerate(KIND_CUES)) + r")(?= )")
+# one pass over the clause finds every cue, heaviest groups first where cues overlap (cue text
+# is " word word ": a leading literal space lets the regex engine skip ahead fast)
+_CUES, _CUE_OWNER = cuescan.alternation(
+    [(word, i) for i, g in enumerate(KIND_CUES) for word in g.words])
+_CUES_RE = re.compile(f" {_CUES}(?= )")
 _SERVICE_OF_CUE = {cue: name for name, cues in SERVICE_CUES.items() for cue in cues}
-_SERVICE_CUE_RE = re.compile(  # zero-width, so cues that share a space all match
-    "(?=(" + "|".join(re.escape(c) for c in sorted(_SERVICE_OF_CUE, key=len, reverse=True))
-    + "))")
+_SERVICE_CUES = sorted(_SERVICE_OF_CUE, key=len, reverse=True)  # longest first
+_SERVICES, _SERVICE_OWNER = cuescan.alternation(
+    [(re.escape(c[1:]), i) for i, c in enumerate(_SERVICE_CUES)])
+# every service cue starts with a space; a lookahead, so cues that share a space all match
+_SERVICE_CUE_RE = re.compile(f" (?={_SERVICES})")
 _NON_WORD_RE = re.compile(r"[^a-z0-9]+")
+# ASCII text takes a faster road to the same cue text: every other character becomes a space
+_ASCII_CUE = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+# a denial NEGATION_RE finds is a negation followed by a space: a clause (or the window before
+# a cue) without one is not denied, and this is much faster to seek than NEGATION_RE
+_NEGATION_HINT_RE = re.compile(f"(?:{'|'.join(NEGATIONS)}) ")
 _DM_RE = re.compile(r"direct messages?")
 _BULLET_RE = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
 
@@ -47,26 +57,39 @@ class KindGuess(NamedTuple):
 
 def cue_text(text: str) -> str:
     """Text as cues see it: lower case, one space between words, padded."""
-    return f" {_NON_WORD_RE.sub(' ', _DM_RE.sub('dm', text.lower()))} "
+    lower = text.lower()
+    if "direct message" in lower:
+        lower = _DM_RE.sub("dm", lower)
+    if not lower.isascii():
+        return f" {_NON_WORD_RE.sub(' ', lower)} "
+    spaced = lower.translate(_ASCII_CUE)
+    words = " ".join(spaced.split())
+    if not words:
+        return "   " if spaced else "  "
+    return f"{' ' if spaced[0] == ' ' else ''} {words} {' ' if spaced[-1] == ' ' else ''}"
 
 
 def clean(text: str) -> str:
     """One line of text: whitespace collapsed, no list bullet or dangling separator."""
-    return _BULLET_RE.sub("", re.sub(r"\s+", " ", text).strip(" ,;|"))
+    line = " ".join(text.split()).strip(" ,;|")
+    bullet = _BULLET_RE.match(line)  # match, not sub: sub would try every position
+    return line[bullet.end():] if bullet else line
 
 
 def read_kind(cues: str) -> KindGuess | None:
     """The kind a clause's words say (None: no cue at all)."""
     best: dict[str, tuple[float, str, str]] = {}
+    deniable = _NEGATION_HINT_RE.search(cues) is not None
     for m in _CUES_RE.finditer(cues):
-        group = KIND_CUES[int(m.lastgroup[1:])]
+        group = KIND_CUES[_CUE_OWNER[m.lastindex - 1]]
         kind, why, weight = group.kind, group.why, group.weight
-        if NEGATION_RE.search(cues[max(0, m.start() - 30): m.start() + 1]):
+        near = cues[max(0, m.start() - 30): m.start() + 1] if deniable else ""
+        if near and _NEGATION_HINT_RE.search(near) and NEGATION_RE.search(near):
             if kind != "recovery":
                 continue
             kind, why, weight = "impact", "a recovery denied is continuing impact", 0.6
         if weight > best.get(kind, (0.0,))[0]:
-            best[kind] = (weight, m.group(m.lastgroup), why)
+            best[kind] = (weight, m.group()[1:], why)
     if not best:
         return None
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
@@ -77,12 +100,14 @@ def read_kind(cues: str) -> KindGuess | None:
                      runner[0] if runner else None)
 
 
-def classify(clause: str, body: str) -> KindGuess | None:
-    """The kind of an event from its clause, else (less sure) from its whole text."""
-    guess = read_kind(cue_text(clause))
-    if guess is not None:
+def classify(clause: str, body: str, body_cues: str | None = None) -> KindGuess | None:
+    """The kind of an event from its clause, else (less sure) from its whole text
+    (`body_cues`: the body's `cue_text`, if the caller has it already)."""
+    same = clause == body
+    guess = read_kind(body_cues if same and body_cues is not None else cue_text(clause))
+    if guess is not None or same:
         return guess
-    wider = read_kind(cue_text(body))
+    wider = read_kind(cue_text(body) if body_cues is None else body_cues)
     if wider is None:
         return None
     return wider._replace(confidence=round(wider.confidence * 0.7, 2),
@@ -92,7 +117,7 @@ def classify(clause: str, body: str) -> KindGuess | None:
 def services(cues: str) -> list[str]:
     found: dict[str, None] = {}
     for m in _SERVICE_CUE_RE.finditer(cues):
-        found[_SERVICE_OF_CUE[m.group(1)]] = None
+        found[_SERVICE_OF_CUE[_SERVICE_CUES[_SERVICE_OWNER[m.lastindex - 1]]]] = None
     return list(found)
 
 

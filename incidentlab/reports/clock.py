@@ -11,11 +11,13 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidentlab.errors import ReportParseError
+from incidentlab.reports import cuescan
 from incidentlab.reports.source import Source
 
 # --- zones ------------------------------------------------------------------------------------
@@ -153,11 +155,22 @@ DATE_RE = re.compile(
     r"|\b(?P<same>(?:the\s+)?same\s+(?:day|evening|night|afternoon|morning))\b",
     re.I,
 )
-# Where a date can start (on the ASCII-lower-cased text); DATE_RE is tried only there, which
-# keeps date finding linear and fast on long texts full of numbers.
-_DATE_HINT_RE = re.compile(
-    r"(?<![a-z0-9])(?:\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|"
-    r"sat|sun|next|following|the same|same)")
+# Where a date can start (on the ASCII-lower-cased text), at a word's start (after no ASCII
+# letter or digit): a digit whose run goes on as a DATE_RE date does ("2019-03-..", "1.2.2020",
+# "3/4/2021", "2021 Oct", "28-31 October"; not a clock time, a count or a version), or a month,
+# weekday or relative-day word. DATE_RE is tried only there, which keeps date finding linear and
+# fast on long texts full of numbers. Both scans start with what re can skip ahead to (a
+# pattern that starts with a lookbehind is tried at every character); a word's start is
+# checked apart.
+_MONTH_WORDS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_DATE_DIGIT_RE = re.compile(
+    r"\d(?<![a-z0-9]\d)(?=(?i:(?<=1)9\d\d[-/.]\d|(?<=2)0\d\d[-/.]\d|\d?\.\d\d?\.(?:19|20)\d\d|"
+    r"\d?/\d\d?/(?:19|20)\d\d|\d{0,3}(?:st|nd|rd|th)?(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|th)?)?"
+    rf"\s+(?:of\s+)?(?:{_MONTH_WORDS})))")
+_DATE_WORD_RE = re.compile(cuescan.alternation([(word, 0) for word in (
+    *_MONTH_WORDS.split("|"), "mon", "tue", "wed", "thu", "fri", "sat", "sun", "next",
+    "following", "the(?= same)", "same")])[0])
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _ZONE_TOKEN = (r"(?P<{g}>(?-i:UTC|GMT)\s?[+-]\s?\d{{1,2}}(?::?[0-5]\d)?|"
                r"[+-](?:0\d|1[0-4]):?[0-5]\d(?!\d)|"
@@ -174,8 +187,14 @@ TIME_RE = re.compile(
     r"(?P<ish2>-?ish\b)?",
     re.I,
 )
+# Every match of TIME_RE starts where this does (no digit inside a match of this can start
+# one: it follows a digit or a colon), and this one is fast to scan for: it starts with a digit.
+_TIME_HINT_RE = re.compile(r"\d\d?(?::\d\d|\s?[ap]\.?m)", re.I)
 # A clock that cannot be one ("25:61", "12:75"): reported, never read as a time.
 _CLOCKISH_RE = re.compile(r"\d{1,2}:\d\d(?![\d:])")
+# the same clocks where they are impossible (hour above 24 or minute above 59), in ASCII text
+# (written to start with a digit, so that re skips to the digits)
+_BAD_CLOCK_RE = re.compile(r"\d(?:(?<=2)[5-9]:\d\d|(?<=[3-9])\d:\d\d|\d?:[6-9]\d)(?![\d:])")
 _NOT_BEFORE_CLOCK = frozenset("._:/$£€#")
 # Relative times: "T+40 min", "(T+2h)", "+5m" at a line's start; "5 minutes later" and
 # "after 20 minutes" count from the event before.
@@ -192,7 +211,10 @@ RELATIVE_RE = re.compile(
     rf"|\bafter\s+(?:another\s+|a\s+further\s+)?{_NUM.format(g='n4')}\s+"
     r"(?P<u4>hours?|minutes?|mins?)\b",
     re.I)
-_RELATIVE_HINT_RE = re.compile(r"t ?[+-] ?\d|\+ ?\d|\blater\b|\bafter\b")
+# Where a relative time can be: "t+5", "+5", "later", "after" (the last two as whole words: the
+# word start is checked apart, so that re can skip to the letters t, +, l and a).
+_RELATIVE_HINT_RE = re.compile(r"t ?[+-] ?\d|\+ ?\d|later\b|after\b")
+_WORD_CHAR_RE = re.compile(r"\w")
 # "T+0 is 09:47 UTC", "T0 = 09:47", "T+0 (09:47 UTC)": the anchor of relative times.
 ANCHOR_RE = re.compile(r"\bT\s?(?:\+\s?)?0\s*(?:min\w*\s*)?(?:is|=|:|was|at|means|\(|–|-)\s*"
                        r"(?:at\s+)?$", re.I)
@@ -213,6 +235,8 @@ _RANGE_GAP_RE = re.compile(r"^\s*(?:-|–|—|to|until|till|through|and)\s*$", r
 _APPROX_RE = re.compile(
     r"(?:\b(?:around|about|approximately|approx\.?|roughly|circa|nearly|near|by|shortly\s+"
     r"(?:after|before)|sometime\s+(?:after|before|around))|~)\s*(?:at\s+)?$", re.I)
+# one of these is in every match of _APPROX_RE (sought in lower-cased ASCII text)
+_APPROX_HINT_RE = re.compile("around|about|approx|roughly|circa|near|by|shortly|sometime|~")
 # After a time: a duration or a schedule, not an event ("1:30 hours", "03:00 every day").
 _NON_EVENT_AFTER_RE = re.compile(
     r"\s*(?:hours?\b|hrs?\b|h\b|minutes?\b|mins?\b|of downtime|(?:(?-i:[A-Z]{2,4})\s+)?(?:daily|"
@@ -221,6 +245,8 @@ _NON_EVENT_AFTER_RE = re.compile(
 _NON_EVENT_HINT_RE = re.compile(  # cheap test before the anchored search below
     r"(?i:every|each|daily|nightly|hourly|weekly|last|duration|total|will|expect|eta|next|"
     r"schedul)")
+# the same test on lower-cased ASCII text (faster: re can skip to the words' first letters)
+_NON_EVENT_HINT_ASCII_RE = re.compile(_NON_EVENT_HINT_RE.pattern[4:-1])
 _NON_EVENT_BEFORE_RE = re.compile(
     r"\b(?:every|each|daily|nightly|hourly|weekly|lasted|lasting|duration|for a total of|"
     r"will|expect(?:ed|s)?\s+to|eta|next\s+update|scheduled\s+(?:for|at))\b[^.;!?]*$", re.I)
@@ -310,38 +336,39 @@ def clock_mentions(src: Source) -> list[Mention]:
     """Every clock time that is not a duration, schedule or promise, ranges joined."""
     found: list[Mention] = []
     text = src.text
-    for m in TIME_RE.finditer(text):
-        if m.group("h12"):
-            hour, minute, ap = int(m.group("h12")), 0, m.group("ap12")
+    for m in list(_time_matches(text)):  # all first: each regex stays in cache
+        start, end = m.span()
+        h12, ap12, h, mm, ap, s, zone, ish, ish2 = m.group(
+            "h12", "ap12", "h", "m", "ap", "s", "zone", "ish", "ish2")
+        if h12:
+            hour, minute, ap = int(h12), 0, ap12
         else:
-            hour, minute, ap = int(m.group("h")), int(m.group("m")), m.group("ap")
+            hour, minute = int(h), int(mm)
         bad_ap = bool(ap) and (hour > 12 or hour == 0)
         if ap and not bad_ap:
             hour = hour % 12 + (12 if ap.lower() == "p" else 0)
-        second = int(m.group("s") or 0)
-        before = text[max(0, m.start() - 80): m.start()]
-        if _NON_EVENT_AFTER_RE.match(text, m.end()) or (
-                _NON_EVENT_HINT_RE.search(before) and _NON_EVENT_BEFORE_RE.search(before)):
+        second = int(s or 0)
+        before = text[max(0, start - 80): start]
+        if _NON_EVENT_AFTER_RE.match(text, end) or (
+                _non_event_hint(before) and _NON_EVENT_BEFORE_RE.search(before)):
             continue
-        said = text[m.start():m.end()].strip()
         if hour == 24 or bad_ap:
+            said = text[start:end].strip()
             if hour == 24 and not minute and not second and not ap:
-                src.warn(f"'{said}' on line {src.line_of(m.start())} read as midnight at the "
+                src.warn(f"'{said}' on line {src.line_of(start)} read as midnight at the "
                          "end of its day (00:00 the next day)")
             else:
-                src.warn(f"impossible time '{said}' on line {src.line_of(m.start())} ignored")
+                src.warn(f"impossible time '{said}' on line {src.line_of(start)} ignored")
                 continue
-        zone = m.group("zone")
         if zone:
-            note_ambiguous(src, zone, m.start())
+            note_ambiguous(src, zone, start)
         found.append(Mention(
-            start=m.start(), end=m.end(), clock=hour * 60 + minute, second=second, zone=zone,
-            approximate=bool(_APPROX_RE.search(before[-32:]) or m.group("ish")
-                             or m.group("ish2")),
-            line=src.line_of(m.start()),
-            anchor=bool(ANCHOR_RE.search(before[-24:])),
+            start=start, end=end, clock=hour * 60 + minute, second=second, zone=zone,
+            approximate=bool(_approximate(before[-32:]) or ish or ish2),
+            line=src.line_of(start),
+            anchor="0" in before[-24:] and bool(ANCHOR_RE.search(before[-24:])),
         ))
-    for bad in _CLOCKISH_RE.finditer(text):
+    for bad in (_BAD_CLOCK_RE if text.isascii() else _CLOCKISH_RE).finditer(text):
         hour, minute = map(int, bad.group().split(":"))
         before = text[bad.start() - 1: bad.start()]
         if (hour > 24 or minute > 59) and not (before.isalnum() or before in _NOT_BEFORE_CLOCK):
@@ -361,12 +388,39 @@ def clock_mentions(src: Source) -> list[Mention]:
     return merged
 
 
+def _time_matches(text: str) -> Iterator[re.Match[str]]:
+    """TIME_RE.finditer(text), tried only where _TIME_HINT_RE finds a start."""
+    taken = 0
+    for hint in _TIME_HINT_RE.finditer(text):
+        if hint.start() >= taken:
+            m = TIME_RE.match(text, hint.start())
+            if m is not None:
+                taken = m.end()
+                yield m
+
+
+def _approximate(before: str) -> bool:
+    """Whether `before` ends in "around", "about", "~" and the like (see _APPROX_RE)."""
+    if before.isascii() and not _APPROX_HINT_RE.search(before.lower()):
+        return False
+    return bool(_APPROX_RE.search(before))
+
+
+def _non_event_hint(before: str) -> bool:
+    if before.isascii():
+        return bool(_NON_EVENT_HINT_ASCII_RE.search(before.lower()))
+    return bool(_NON_EVENT_HINT_RE.search(before))
+
+
 def relative_mentions(src: Source) -> list[Mention]:
     """"T+40 min", "+5m", "5 minutes later", "after 20 minutes": times counted from T+0 or
     from the event before (dating.py resolves them)."""
     found = []
     taken = 0
     for hint in _RELATIVE_HINT_RE.finditer(src.lower):
+        if hint.group()[0] in "la" and hint.start() and _WORD_CHAR_RE.match(
+                src.lower, hint.start() - 1):
+            continue  # "later" or "after" inside a word
         m = RELATIVE_RE.search(src.text, max(taken, hint.start() - 24), hint.end() + 40)
         if m is None:
             continue
@@ -389,14 +443,28 @@ def relative_mentions(src: Source) -> list[Mention]:
     return found
 
 
+def _date_hints(lower: str) -> Iterator[int]:
+    """Where a date can start (see _DATE_DIGIT_RE), in order, none inside another ("the same"
+    holds "same")."""
+    words = [(m.start(), 8 if m.group() == "the" else m.end() - m.start())
+             for m in _DATE_WORD_RE.finditer(lower)
+             if not m.start() or lower[m.start() - 1] not in _ASCII_ALNUM]
+    digits = [(m.start(), 1) for m in _DATE_DIGIT_RE.finditer(lower)]
+    end = 0
+    for start, length in sorted(words + digits):  # two sorted runs: a linear merge
+        if start >= end:
+            end = start + length
+            yield start
+
+
 def date_mentions(src: Source) -> list[DateMention]:
     """Every date the text mentions, in order."""
     out: list[DateMention] = []
     taken = 0
-    for hint in _DATE_HINT_RE.finditer(src.lower):
-        if hint.start() < taken:
+    for start in _date_hints(src.lower):
+        if start < taken:
             continue
-        m = DATE_RE.match(src.text, hint.start())
+        m = DATE_RE.match(src.text, start)
         if m is None:
             continue
         taken = m.end()

@@ -30,12 +30,14 @@ class CueGroup(NamedTuple):
 KIND_CUES: tuple[CueGroup, ...] = (
     CueGroup("communication", 0.95, "telling users is communication, whatever it says", (
         r"status ?page", r"status updates?", r"(?:we|our) (?:\w+ ){0,3}(?:tweet\w*|twitter)",
-        r"announc\w*", r"(?:sent|send|sends) (?:an? )?(?:email|notice|notification|message)s? "
+        r"(?:we|they|the company|the team) (?:\w+ )?announc\w*", r"announc\w* (?:to|on|via|that|"
+        r"publicly)", r"public announcement",
+        r"(?:sent|send|sends) (?:an? )?(?:email|notice|notification|message)s? "
         r"to (?:\w+ ){0,2}(?:customers|users)",
         r"posted (?:an? )?(?:update|notice|message)", r"(?:notif\w*|inform\w*|email\w*) "
         r"(?:all )?(?:users|customers|players|developers)", r"customers were (?:notified|"
         r"informed)", r"health dashboard", r"support team", r"public (?:update|notice)",
-        r"incident page", r"(?:we|they) (?:post|publish)\w*", r"posts? publicly",
+        r"incident page", r"(?:we|they) (?:will |ll )?(?:post|publish)\w*", r"posts? publicly",
         r"publicly (?:posts?|posted|says|said|states?|stated|confirm\w*)",
         r"public statement", r"press release", r"social media",
         r"(?:told|tells|tell) (?:our )?(?:customers|users|players)",
@@ -44,7 +46,10 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"action items?", r"going forward", r"in the future", r"post ?mortems?",
         r"post incident (?:review|report)", r"incident review", r"long term",
         r"to prevent (?:this|it|such|recurrence|a repeat|similar)", r"remediation\w*",
-        r"(?:we|the team) will (?:add|build|change|improve|move|review|introduce)",
+        r"(?:we|the team) will (?:add|build|change|improve|move|review|introduce|run|hold|"
+        r"create|write|automate|audit|document|require|test|practi[cs]e)",
+        r"will be (?:written|added|built|created|introduced|improved|reviewed|updated|automated|"
+        r"audited|documented|required|tested|rewritten|enforced)",
         r"(?:we are|we re|we ll be) (?:adding|building|changing|improving|introducing)")),
     CueGroup("detection", 0.85, "the moment people noticed: an alert, a page, a report", (
         r"notic\w*", r"detect\w*", r"alerts?", r"alerted", r"alerting", r"alarm\w*",
@@ -59,7 +64,9 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"first (?:support )?tickets?",
         r"first reports?", r"monitoring (?:showed|shows|detected|flagged)",
         r"incident (?:is|was) (?:declared|opened)", r"declare[sd]? an? (?:\w+ )?incident",
-        r"on call (?:engineer )?(?:is|was) paged")),
+        r"on call (?:engineer )?(?:is|was) paged", r"incident commanders?", r"bridge call",
+        r"war room", r"incident (?:channel|bridge)", r"(?:dashboards?|graphs?|grafana|datadog|"
+        r"metrics|monitoring) (?:\w+ )?(?:showed|shows|displayed|revealed|indicated)")),
     CueGroup("recovery", 0.8, "service is back: the impact ends", (
         r"recover(?:ed|s|y|ing)", r"(?:begin|began|begins|start\w*) to recover", r"restored",
         r"(?:came|come|comes|coming) back",
@@ -75,7 +82,8 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"back to baseline", r"normal levels", r"back within", r"within (?:slo|sla)",
         r"(?:fix|recovery) (?:was |is )?(?:verified|"
         r"confirmed)",
-        r"(?:work|works|working|succeed\w*|load|loads|loading|respond\w*) (?:normally )?again")),
+        r"(?:work|works|working|succeed\w*|load|loads|loading|respond\w*) (?:normally )?again",
+        r"(?:flow|process|serv|connect|accept|run|sync|function)\w* (?:normally )?again")),
     CueGroup("diagnosis", 0.75, "finding what is wrong", (
         r"isolated", r"identif\w*", r"root cause", r"traced", r"determined", r"found (?:that|"
         r"the|a)", r"finds?(?: that| the| a)", r"finds", r"pinpoint\w*", r"narrowed",
@@ -97,7 +105,9 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"loss of connectivity", r"caused (?:the|an|this) (?:outage|incident)",
         r"(?:configuration|config|content|software) (?:update|change) (?:is|was)? ?"
         r"(?:pushed|deployed|rolled out|released|applied)", r"(?:began|begins|starts|started) "
-        r"(?:rolling out|to roll out|deploying)", r"maintenance (?:job|command|task)")),
+        r"(?:rolling out|to roll out|deploying)", r"maintenance (?:job|command|task)",
+        r"(?:remov|delet|terminat|kill|drain|scal|shut|evict|restart|reboot)\w* (?:\w+ ){0,2}"
+        r"too (?:many|much|few|aggressively)", r"hijack\w*")),
     CueGroup("mitigation", 0.65, "an action to stop or limit the damage", (
         r"reboot\w*", r"restart\w*", r"disabl\w*", r"re ?enabl\w*", r"enabl\w*", r"patch\w*",
         r"rolled back", r"roll\w* back", r"rollback", r"revert\w*", r"deploy\w*",
@@ -114,25 +124,32 @@ KIND_CUES: tuple[CueGroup, ...] = (
         r"shift\w* (?:traffic|load)", r"(?:traffic|load) (?:was |is |were )?(?:shifted|moved|"
         r"redirected|drained)", r"flush\w*", r"hot ?fix\w*", r"purg\w*",
         r"roll\w* (?:\w+ ){1,3}back", r"out of rotation", r"(?:opened|open|filed|raised) an? "
-        r"(?:support )?(?:case|ticket) with", r"taken (?:out|offline)")),
+        r"(?:support )?(?:case|ticket) with", r"taken (?:out|offline)", r"rebuil\w*",
+        r"recreat\w*", r"reinstall\w*", r"reindex\w*", r"resync\w*")),
+    CueGroup("recovery", 0.6, "a weak sign of the end: work resumed, users able to act again", (
+        r"resumed", r"(?:users|customers|players|clients|people|everyone|developers|merchants|"
+        r"services?|systems?|requests|traffic) (?:were|are|was|is) (?:again |now )?able to")),
     CueGroup("trigger", 0.5, "a weak sign of the start: a fault or a surge of load", (
         r"disconnect\w*", r"went down", r"goes down", r"fault", r"deleted", r"trigger\w*",
         r"expired", r"corrupt\w*", r"high load", r"(?:traffic|load|request) (?:surge|spike)s?",
         r"(?:surge|spike) (?:in|of) (?:traffic|load|requests)")),
+    CueGroup("followup", 0.48, "a plan in the future tense, when no stronger cue says otherwise", (
+        r"will (?:be )?\w+", r"(?:are|is) (?:going|planning) to")),
     CueGroup("impact", 0.45, "harm users or systems felt", (
         r"fail(?:ed|s|ing|ures?)?", r"crash\w*", r"oom", r"out of memory", r"overload\w*",
         r"degrad\w*", r"errors?", r"latency", r"unavailable", r"outages?", r"cascad\w*",
         r"stall\w*", r"down", r"timeouts?", r"timed out", r"slow\w*", r"unable", r"backlog",
         r"queu\w*", r"could not", r"cannot", r"can t", r"couldn t", r"no longer", r"spikes?",
         r"surges?", r"5xx", r"lost",
-        r"offline", r"unreachable", r"ran out of", r"climb\w*", r"(?:rose|rising|increased) "
-        r"(?:steadily|sharply)")),
+        r"offline", r"unreachable", r"ran out of", r"delay\w*", r"spiked", r"climb\w*",
+        r"(?:rose|rising|increased) (?:steadily|sharply)")),
 )
 
 # A cue after one of these words (within three) is denied: "not yet recovered" is no recovery
 # (it tells of continuing impact), "no alert fired" no detection.
-NEGATION_RE = re.compile(r"(?:^| )(?:not|no|never|yet to|without|n t|failed to|unable to|"
-                         r"cannot|nor)(?: \w+){0,2} $")
+NEGATIONS = ("not", "no", "never", "yet to", "without", "n t", "failed to", "unable to", "cannot",
+             "nor")
+NEGATION_RE = re.compile(rf"(?:^| )(?:{'|'.join(NEGATIONS)})(?: \w+){{0,2}} $")
 
 # Narrative actions after the incident ended (last recovery or resolved update) are followups.
 AFTER_INCIDENT_CUES = (" deploy", " rolled out", " rollout", " upgrade", " fix", " change",

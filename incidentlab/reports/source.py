@@ -14,9 +14,13 @@ from incidentlab.errors import ReportParseError
 
 MAX_BYTES = 10 * 1024 * 1024
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_SENTENCE_END_RE = re.compile(r"[.!?…][\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n\s*\n")
+# a full stop (or ! ? …) then space before a capital or digit, or a blank line; written to start
+# with a character set, so that re skips to those characters
+_SENTENCE_END_RE = re.compile(
+    r"[.!?…\n](?:(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|(?<=\n)\s*\n)")
 _NO_SPLIT_BEFORE = frozenset(("approx.", "e.g.", "i.e.", "etc.", "vs.", "mr.", "dr.", "inc.",
                               "a.m.", "p.m.", "u.s.", "no.", "st.", "ca."))
+_ABBREVIATION_ENDS = frozenset(word[-2] for word in _NO_SPLIT_BEFORE)
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
@@ -61,6 +65,10 @@ class Source:
 
 def _splits(text: str, m: re.Match[str]) -> bool:
     """A full stop ends a sentence unless it ends an abbreviation ("approx.", "a.m.")."""
+    stop = m.start()
+    before = text[stop - 1: stop]
+    if text[stop] != "." or (before.isascii() and before.lower() not in _ABBREVIATION_ENDS):
+        return True  # most stops: no abbreviation ends in this letter
     word_start = max(text.rfind(" ", max(0, m.start() - 10), m.start()),
                      text.rfind("\n", max(0, m.start() - 10), m.start())) + 1
     word = text[word_start: m.start() + 1].lower().lstrip("([\"'“‘")

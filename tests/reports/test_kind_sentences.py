@@ -3,10 +3,14 @@ written to find missing cues, so they are in-sample for the cue tables)."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 
 from incidentlab.reports import classify
 
+SENTENCES_CSV = Path(__file__).parent / "heldout" / "sentences.csv"
 SENTENCES = [
  ("A database migration was started on the primary cluster.", "trigger"),
  ("An engineer ran a cleanup job against the wrong environment.", "trigger"),
@@ -59,6 +63,9 @@ SENTENCES = [
  ("The deploy pipeline pushed a broken image to production.", "trigger"),
  ("Login success rate recovered to 99.9%.", "recovery"),
  ("Engineers discovered that the retry storm amplified the load.", "diagnosis"),
+ # the first held-out set (heldout/sentences.csv): 10 of 20 until its misses were studied
+ # for the clause-reading cues (subject, tense, denial); in-sample since
+ *((s, k) for s, k in csv.reader(SENTENCES_CSV.read_text(encoding="utf-8").splitlines()[1:])),
 ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from incidentlab.reports import classify, clock, dating, segment
 from incidentlab.reports.cues import KIND_CUES, KINDS
 from incidentlab.reports.source import Source
@@ -97,3 +99,23 @@ def test_cue_tables_are_readable_data():
             assert re.compile(word).pattern == word
     weights = [g.weight for g in KIND_CUES]
     assert weights == sorted(weights, reverse=True)  # heavier groups first, as matched
+
+
+def test_a_parse_leaves_the_cycle_collector_as_it_found_it():
+    import gc
+
+    from incidentlab.errors import ReportParseError
+    from incidentlab.reports import parse_report
+
+    assert gc.isenabled()
+    parse_report("14:00 UTC the api crashed", date="2020-01-01")
+    assert gc.isenabled()
+    with pytest.raises(ReportParseError):
+        parse_report("no times here")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_report("14:00 UTC the api crashed", date="2020-01-01")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
