@@ -39,6 +39,9 @@ PRESET_BUTTONS = {
 }
 #: Seconds the Lab waits after a control moves before it runs: drags coalesce, the last wins.
 THROTTLE_S = 0.03
+#: Rows per run the Lab draws: a point every 2-4 px of a 300-600 px panel. Vega's update
+#: time grows with the rows (300 took 1.7 times as long as 150 in chromium).
+LAB_POINTS = 150
 NONE = "<none>"  # a slider's value standing for its knob's None ("unbounded", "unlimited", ...)
 PANELS = ("memory", "presence", "users", "events")
 CONTROL_WIDTH = "340px"
@@ -55,10 +58,12 @@ TIED = (
 class Latest:
     """Calls `fn` with the most recent submitted value, never with a backlog of old ones.
 
-    A submit schedules one call `wait_s` later on the running event loop (the
-    kernel's); submits before it fires, or while `fn` runs, only replace the
-    value, so a drag of forty slider steps costs one or two runs and the final
-    position always runs last. Without a running loop it calls `fn` at once.
+    A submit schedules one call on the running event loop (the kernel's): at once
+    (after the message being handled) when the last call ended at least `wait_s`
+    ago, else `wait_s` after it ended. Submits before it fires, or while `fn`
+    runs, only replace the value, so a click answers without delay, a drag of
+    forty slider steps costs a few runs and the final position always runs last.
+    Without a running loop it calls `fn` at once.
     """
 
     def __init__(
@@ -73,6 +78,7 @@ class Latest:
         self._handle: Any = None
         self._value: Any = None
         self._pending = False
+        self._ended = -math.inf  # time.monotonic() when the last call returned
 
     def submit(self, value: Any) -> None:
         self._value, self._pending = value, True
@@ -82,14 +88,18 @@ class Latest:
         if loop is None:
             self._fire()
         else:
-            self._handle = loop.call_later(self.wait_s, self._fire)
+            wait = max(0.0, self._ended + self.wait_s - time.monotonic())
+            self._handle = loop.call_later(wait, self._fire)
 
     def _fire(self) -> None:
         self._handle = None
         if not self._pending:
             return
         value, self._pending = self._value, False
-        self.fn(value)
+        try:
+            self.fn(value)
+        finally:
+            self._ended = time.monotonic()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -487,7 +497,9 @@ class Lab:
         )
         top = widgets.HBox([*self.buttons.values(), self.status],
                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        self.widget = widgets.VBox([top, widgets.HBox([panel, right])])
+        # The style sheet travels once: in every update it would restyle the whole page.
+        style = widgets.HTML(_CSS, layout=widgets.Layout(display="none"))
+        self.widget = widgets.VBox([style, top, widgets.HBox([panel, right])])
         self.widget.add_class("incidentlab-lab")
         self._move_controls(self._base)
         self._run_guarded(self.params)
@@ -645,7 +657,7 @@ class Lab:
         ghost = self._baseline()
         events = self._report_events() if replay else None
         # the dots are drawn at the charted times only: their states need no other rows
-        starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height))
+        starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height, LAB_POINTS))
         sessions = charts.session_states(
             starts, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
         )
@@ -654,7 +666,7 @@ class Lab:
         backdrop = self._backdrop.get(span)
         data = charts.chart_data(
             run.timeline, baseline=ghost.timeline, events=events, oom_gb=params.node_memory_gb,
-            clock=replay, backdrop=backdrop, sessions=sessions,
+            clock=replay, backdrop=backdrop, sessions=sessions, max_points=LAB_POINTS,
         )  # fmt: skip
         if backdrop is None:
             self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
@@ -666,7 +678,7 @@ class Lab:
             self.chart.update(data)
         self._follow(data["current"], sessions)
         self.legend.layout.display = "" if data["report"] else "none"
-        self.cards.value = _CSS + cards_html(run.outcome, params.horizon_s, ghost.outcome)
+        self.cards.value = cards_html(run.outcome, params.horizon_s, ghost.outcome)
         self.run = run
         self._tick(params, run.outcome)
         for label, button in self.buttons.items():
@@ -699,7 +711,7 @@ class Lab:
         if not self.steps:
             return
         self.ticks = tuple(step.holds(params, outcome) for step in self.steps)
-        self.guide.value = _CSS + steps_html(self.steps, self.ticks)
+        self.guide.value = steps_html(self.steps, self.ticks)
 
     def _baseline(self) -> Any:
         """The ghost: the unchanged preset of the 2017 day, the replay's own for the replay."""
