@@ -138,14 +138,13 @@ def oom_boundary_events(params: Any) -> float:
 
 
 def buffer_steps(params: Any) -> tuple[float, ...]:
-    """The buffer-limit slider: 1-2-5 stops from a few events to 10x past the OOM boundary.
+    """The buffer-limit slider: 1-2-5 stops from a few events up to the OOM boundary.
 
-    Below the boundary a limit decides how much is dropped; far above it, every limit
-    gives the unbounded result, so the slider stops there (then "unbounded").
+    Below the boundary a limit decides how much is dropped. A limit above it never binds
+    (the busiest node runs out of memory before a buffer holds that many events), so it
+    gives exactly the unbounded result: "unbounded", the slider's end, stands for all of them.
     """
-    target = max(10.0, 10 * oom_boundary_events(params))
-    top = next(v for v in _steps(1, target * 10) if v >= target)
-    return _steps(2, top)
+    return _steps(2, max(10.0, oom_boundary_events(params)))
 
 
 @dataclass(frozen=True)
@@ -163,37 +162,44 @@ class Control:
 
 # Units are in the knob names; these say them in words. A tooltip says what the knob does
 # (Params' own doc), what it was on 2017-03-20 (the march-2017 preset) and what that meant.
+# Each slider spans the 1-2-5 stops where the march-2017 outcome changes (from a sweep; held by
+# tests/test_lab.py: neighbouring stops never give the same Outcome), from the stop before the
+# cards start to change to where nothing changes any more. Below 1 s a client wait is shorter
+# than the model's step (dt_s), so client backoffs start there; in-flight limits and admissions
+# from 2 million (per node, per s) on change nothing: those are "none" and "unlimited". The
+# backoff cap alone changes no card of march-2017 (without jitter the herd stays in step) but
+# changes them with jitter.
 CONTROLS: tuple[Control, ...] = (
     Control("buffer_limit", "Buffer limit", "events", (), "unbounded",
             incident="stalled sessions buffered until their node ran out of memory"),
     Control("buffer_policy", "Buffer policy",
             incident="drop-oldest trades crashes for lost events; disconnect sends clients away"),
-    Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 60),
+    Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 500),
             incident="sessions retried presence fast and together: the thundering herd"),
-    Control("reconnect_cap_s", "Backoff cap", "s", _steps(0.5, 600),
+    Control("reconnect_cap_s", "Backoff cap", "s", _steps(0.5, 1000),
             incident="a short cap keeps the herd hammering the remaining presence nodes"),
     Control("reconnect_jitter", "Backoff jitter",
             incident="without jitter the retries arrive in synchronised waves"),
-    Control("inflight_limit", "In-flight", "per node", _steps(1, 1e5), "none",
+    Control("inflight_limit", "In-flight", "per node", _steps(1, 1e6), "none",
             incident="an action item of the report: a hard limit on in-flight presence calls"),
     Control("fast_fail", "Fast-fail",
             incident="an action item of the report: keep delivering events without presence"),
     Control("split_brain_fix", "Split-brain fix",
             incident="deployed that day: the locked presence node rejoins its cluster cleanly"),
-    Control("client_reconnect_base_s", "Client backoff base", "s", _steps(0.1, 60),
+    Control("client_reconnect_base_s", "Client backoff base", "s", _steps(1, 500),
             advanced=True, incident="clients of a crashed session node reconnect elsewhere"),
-    Control("client_reconnect_cap_s", "Client backoff cap", "s", _steps(1, 600),
+    Control("client_reconnect_cap_s", "Client backoff cap", "s", _steps(1, 1000),
             advanced=True, incident="the longest a client waits between reconnects"),
     Control("client_reconnect_jitter", "Client jitter",
             advanced=True, incident="spreads millions of client reconnects over time"),
-    Control("connect_rate_limit", "Admissions", "per s", _steps(100, 1e6),
+    Control("connect_rate_limit", "Admissions", "per s", _steps(200, 1e6),
             "unlimited", advanced=True,
             incident="the 13:35 API patches limited connections for the full reboot"),
-    Control("presence_capacity", "Presence capacity", "ops/s", _steps(1e3, 1e6),
+    Control("presence_capacity", "Presence capacity", "ops/s", _steps(5e3, 2e6),
             advanced=True, incident="the herd asked the remaining nodes for many times this"),
-    Control("users", "Users", "count", _steps(1e4, 5e7), advanced=True,
+    Control("users", "Users", "count", _steps(2e5, 5e7), advanced=True,
             incident="the report says 'millions of concurrent Discord users'"),
-    Control("event_rate", "Event rate", "per s", _steps(0.1, 100), advanced=True,
+    Control("event_rate", "Event rate", "per s", _steps(0.2, 100), advanced=True,
             incident="how fast the buffers of stalled sessions fill"),
 )  # fmt: skip
 
