@@ -384,17 +384,18 @@ def chart_data(
     clock: bool = False,
     backdrop: dict[str, list[dict[str, Any]]] | None = None,
     sessions: pl.DataFrame | None = None,
+    max_points: int = MAX_POINTS,
 ) -> dict[str, list[dict[str, Any]]]:
     """The named datasets the panels draw: current run, ghost baseline, report marks, limits,
     and with `sessions` (see `session_states`) the mechanism view's dots.
 
     `backdrop` is the "baseline" and "report" datasets of an earlier call with the same
     baseline, events, clock and run span: given, they are reused instead of rebuilt, since
-    the Lab's updates change only the run.
+    the Lab's updates change only the run. `max_points` bounds the rows of each run.
     """
-    current = downsample(timeline, clock=clock)
+    current = downsample(timeline, clock=clock, max_points=max_points)
     if backdrop is None:
-        backdrop = _backdrop(current, _time_zone(timeline), baseline, events, clock)
+        backdrop = _backdrop(current, _time_zone(timeline), baseline, events, clock, max_points)
     limits = [{"oom_gb": float(oom_gb)}] if oom_gb is not None else []
     data = {
         "current": current.drop("t_s").to_dicts(),  # t_s only pairs the dots with the times
@@ -413,9 +414,11 @@ def _backdrop(
     baseline: pl.DataFrame | None,
     events: pl.DataFrame | None,
     clock: bool,
+    max_points: int = MAX_POINTS,
 ) -> dict[str, list[dict[str, Any]]]:
     """What the run is drawn against: the ghost baseline, and the report's marks in its span."""
-    ghost = downsample(baseline, clock=clock) if baseline is not None else current.clear()
+    ghost = (downsample(baseline, clock=clock, max_points=max_points)
+             if baseline is not None else current.clear())
     marks = (
         report_marks(events, tz)
         if events is not None and clock

@@ -39,6 +39,9 @@ PRESET_BUTTONS = {
 }
 #: Seconds the Lab waits after a control moves before it runs: drags coalesce, the last wins.
 THROTTLE_S = 0.03
+#: Rows per run the Lab draws: a point every 2-4 px of a 300-600 px panel. Vega's update
+#: time grows with the rows (300 took 1.7 times as long as 150 in chromium).
+LAB_POINTS = 150
 NONE = "<none>"  # a slider's value standing for its knob's None ("unbounded", "unlimited", ...)
 PANELS = ("memory", "presence", "users", "events")
 CONTROL_WIDTH = "340px"
@@ -55,10 +58,12 @@ TIED = (
 class Latest:
     """Calls `fn` with the most recent submitted value, never with a backlog of old ones.
 
-    A submit schedules one call `wait_s` later on the running event loop (the
-    kernel's); submits before it fires, or while `fn` runs, only replace the
-    value, so a drag of forty slider steps costs one or two runs and the final
-    position always runs last. Without a running loop it calls `fn` at once.
+    A submit schedules one call on the running event loop (the kernel's): at once
+    (after the message being handled) when the last call ended at least `wait_s`
+    ago, else `wait_s` after it ended. Submits before it fires, or while `fn`
+    runs, only replace the value, so a click answers without delay, a drag of
+    forty slider steps costs a few runs and the final position always runs last.
+    Without a running loop it calls `fn` at once.
     """
 
     def __init__(
@@ -73,6 +78,7 @@ class Latest:
         self._handle: Any = None
         self._value: Any = None
         self._pending = False
+        self._ended = -math.inf  # time.monotonic() when the last call returned
 
     def submit(self, value: Any) -> None:
         self._value, self._pending = value, True
@@ -82,14 +88,18 @@ class Latest:
         if loop is None:
             self._fire()
         else:
-            self._handle = loop.call_later(self.wait_s, self._fire)
+            wait = max(0.0, self._ended + self.wait_s - time.monotonic())
+            self._handle = loop.call_later(wait, self._fire)
 
     def _fire(self) -> None:
         self._handle = None
         if not self._pending:
             return
         value, self._pending = self._value, False
-        self.fn(value)
+        try:
+            self.fn(value)
+        finally:
+            self._ended = time.monotonic()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -128,14 +138,13 @@ def oom_boundary_events(params: Any) -> float:
 
 
 def buffer_steps(params: Any) -> tuple[float, ...]:
-    """The buffer-limit slider: 1-2-5 stops from a few events to 10x past the OOM boundary.
+    """The buffer-limit slider: 1-2-5 stops from a few events up to the OOM boundary.
 
-    Below the boundary a limit decides how much is dropped; far above it, every limit
-    gives the unbounded result, so the slider stops there (then "unbounded").
+    Below the boundary a limit decides how much is dropped. A limit above it never binds
+    (the busiest node runs out of memory before a buffer holds that many events), so it
+    gives exactly the unbounded result: "unbounded", the slider's end, stands for all of them.
     """
-    target = max(10.0, 10 * oom_boundary_events(params))
-    top = next(v for v in _steps(1, target * 10) if v >= target)
-    return _steps(2, top)
+    return _steps(2, max(10.0, oom_boundary_events(params)))
 
 
 @dataclass(frozen=True)
@@ -153,37 +162,44 @@ class Control:
 
 # Units are in the knob names; these say them in words. A tooltip says what the knob does
 # (Params' own doc), what it was on 2017-03-20 (the march-2017 preset) and what that meant.
+# Each slider spans the 1-2-5 stops where the march-2017 outcome changes (from a sweep; held by
+# tests/test_lab.py: neighbouring stops never give the same Outcome), from the stop before the
+# cards start to change to where nothing changes any more. Below 1 s a client wait is shorter
+# than the model's step (dt_s), so client backoffs start there; in-flight limits and admissions
+# from 2 million (per node, per s) on change nothing: those are "none" and "unlimited". The
+# backoff cap alone changes no card of march-2017 (without jitter the herd stays in step) but
+# changes them with jitter.
 CONTROLS: tuple[Control, ...] = (
     Control("buffer_limit", "Buffer limit", "events", (), "unbounded",
             incident="stalled sessions buffered until their node ran out of memory"),
     Control("buffer_policy", "Buffer policy",
             incident="drop-oldest trades crashes for lost events; disconnect sends clients away"),
-    Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 60),
+    Control("reconnect_base_s", "Backoff base", "s", _steps(0.05, 500),
             incident="sessions retried presence fast and together: the thundering herd"),
-    Control("reconnect_cap_s", "Backoff cap", "s", _steps(0.5, 600),
+    Control("reconnect_cap_s", "Backoff cap", "s", _steps(0.5, 1000),
             incident="a short cap keeps the herd hammering the remaining presence nodes"),
     Control("reconnect_jitter", "Backoff jitter",
             incident="without jitter the retries arrive in synchronised waves"),
-    Control("inflight_limit", "In-flight", "per node", _steps(1, 1e5), "none",
+    Control("inflight_limit", "In-flight", "per node", _steps(1, 1e6), "none",
             incident="an action item of the report: a hard limit on in-flight presence calls"),
     Control("fast_fail", "Fast-fail",
             incident="an action item of the report: keep delivering events without presence"),
     Control("split_brain_fix", "Split-brain fix",
             incident="deployed that day: the locked presence node rejoins its cluster cleanly"),
-    Control("client_reconnect_base_s", "Client backoff base", "s", _steps(0.1, 60),
+    Control("client_reconnect_base_s", "Client backoff base", "s", _steps(1, 500),
             advanced=True, incident="clients of a crashed session node reconnect elsewhere"),
-    Control("client_reconnect_cap_s", "Client backoff cap", "s", _steps(1, 600),
+    Control("client_reconnect_cap_s", "Client backoff cap", "s", _steps(1, 1000),
             advanced=True, incident="the longest a client waits between reconnects"),
     Control("client_reconnect_jitter", "Client jitter",
             advanced=True, incident="spreads millions of client reconnects over time"),
-    Control("connect_rate_limit", "Admissions", "per s", _steps(100, 1e6),
+    Control("connect_rate_limit", "Admissions", "per s", _steps(200, 1e6),
             "unlimited", advanced=True,
             incident="the 13:35 API patches limited connections for the full reboot"),
-    Control("presence_capacity", "Presence capacity", "ops/s", _steps(1e3, 1e6),
+    Control("presence_capacity", "Presence capacity", "ops/s", _steps(5e3, 2e6),
             advanced=True, incident="the herd asked the remaining nodes for many times this"),
-    Control("users", "Users", "count", _steps(1e4, 5e7), advanced=True,
+    Control("users", "Users", "count", _steps(2e5, 5e7), advanced=True,
             incident="the report says 'millions of concurrent Discord users'"),
-    Control("event_rate", "Event rate", "per s", _steps(0.1, 100), advanced=True,
+    Control("event_rate", "Event rate", "per s", _steps(0.2, 100), advanced=True,
             incident="how fast the buffers of stalled sessions fill"),
 )  # fmt: skip
 
@@ -487,7 +503,9 @@ class Lab:
         )
         top = widgets.HBox([*self.buttons.values(), self.status],
                            layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
-        self.widget = widgets.VBox([top, widgets.HBox([panel, right])])
+        # The style sheet travels once: in every update it would restyle the whole page.
+        style = widgets.HTML(_CSS, layout=widgets.Layout(display="none"))
+        self.widget = widgets.VBox([style, top, widgets.HBox([panel, right])])
         self.widget.add_class("incidentlab-lab")
         self._move_controls(self._base)
         self._run_guarded(self.params)
@@ -645,7 +663,7 @@ class Lab:
         ghost = self._baseline()
         events = self._report_events() if replay else None
         # the dots are drawn at the charted times only: their states need no other rows
-        starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height))
+        starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height, LAB_POINTS))
         sessions = charts.session_states(
             starts, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
         )
@@ -654,7 +672,7 @@ class Lab:
         backdrop = self._backdrop.get(span)
         data = charts.chart_data(
             run.timeline, baseline=ghost.timeline, events=events, oom_gb=params.node_memory_gb,
-            clock=replay, backdrop=backdrop, sessions=sessions,
+            clock=replay, backdrop=backdrop, sessions=sessions, max_points=LAB_POINTS,
         )  # fmt: skip
         if backdrop is None:
             self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
@@ -666,7 +684,7 @@ class Lab:
             self.chart.update(data)
         self._follow(data["current"], sessions)
         self.legend.layout.display = "" if data["report"] else "none"
-        self.cards.value = _CSS + cards_html(run.outcome, params.horizon_s, ghost.outcome)
+        self.cards.value = cards_html(run.outcome, params.horizon_s, ghost.outcome)
         self.run = run
         self._tick(params, run.outcome)
         for label, button in self.buttons.items():
@@ -699,7 +717,7 @@ class Lab:
         if not self.steps:
             return
         self.ticks = tuple(step.holds(params, outcome) for step in self.steps)
-        self.guide.value = _CSS + steps_html(self.steps, self.ticks)
+        self.guide.value = steps_html(self.steps, self.ticks)
 
     def _baseline(self) -> Any:
         """The ghost: the unchanged preset of the 2017 day, the replay's own for the replay."""

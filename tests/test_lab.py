@@ -162,16 +162,18 @@ def test_buffer_limit_stops_span_the_oom_boundary_from_the_model():
     params = il.presets["march-2017"].params
     stops = buffer_steps(params)
     boundary = oom_boundary_events(params)
-    assert stops[0] <= 5 and stops[-1] >= 10 * boundary
-    assert stops[-1] < 100 * boundary  # not decades of stops that all give the 2017 result
+    # the last 1-2-5 stop below the boundary; the next would be above it
+    assert stops[0] <= 5 and stops[-1] <= boundary < 2.5 * stops[-1]
 
-    def crashes(limit):
+    def run(limit):
         scenario = il.presets["march-2017"].replace(buffer_limit=limit, buffer_policy="drop-oldest")
-        return il.simulate(scenario).outcome.oom_crashes
+        return il.simulate(scenario).outcome
 
-    below = max(v for v in stops if v < boundary / 2)
-    above = min(v for v in stops if v > 2 * boundary)
-    assert crashes(int(below)) == 0 and crashes(int(above)) > 0  # the cliff is inside the range
+    unbounded = il.simulate(il.presets["march-2017"]).outcome
+    assert run(int(stops[-1])).oom_crashes == 0 and unbounded.oom_crashes > 0  # the cliff
+    # a limit above the boundary never binds: it is the unbounded run, so no stop is there
+    above = run(int(2 * boundary))
+    assert (above.oom_crashes, above.events_lost) == (unbounded.oom_crashes, unbounded.events_lost)
     lab = Lab()
     assert [v for _, v in lab.controls["buffer_limit"].options[:-1]] == list(stops)
     lab.params = params.replace(users=params.users * 4)
@@ -420,3 +422,34 @@ def test_a_step_that_raises_is_not_ticked_and_bad_steps_are_refused():
     with pytest.raises(il.ParamError, match=r"expected incidentlab\.Step items, got str"):
         Lab(steps=["set jitter to full"])
     assert Lab().guide.layout.display == "none"  # no steps, no list
+
+
+# -- every stop matters
+
+
+def _sweep_outcome(lab: Lab, knob: str, stop: object) -> il.Outcome:
+    """The march-2017 outcome with the slider of `knob` at `stop`, its pair kept valid as the
+    Lab keeps it (moving a backoff base above its cap moves the cap, and the reverse)."""
+    lab._quiet = True  # only move the controls: this test simulates them itself
+    try:
+        control = lab_module._CONTROL[knob]
+        lab._move_controls(il.presets["march-2017"].params)
+        lab_module._set_widget(lab.controls[knob], control, stop)
+        lab._tie(lab.controls[knob], lab.controls[knob].value)
+        params = lab.params
+    finally:
+        lab._quiet = False
+    return il.simulate(il.presets["march-2017"].replace(**params.changed())).outcome
+
+
+def test_neighbouring_stops_of_every_slider_give_different_outcomes():
+    lab = Lab()
+    sliders = {k: w for k, w in lab.controls.items() if isinstance(w, widgets.SelectionSlider)}
+    assert len(sliders) == 10
+    same = []
+    for knob, slider in sliders.items():
+        stops = [None if v == lab_module.NONE else v for _, v in slider.options]
+        outcomes = [_sweep_outcome(lab, knob, stop) for stop in stops]
+        same += [(knob, a, b) for a, b, x, y in zip(stops, stops[1:], outcomes, outcomes[1:],
+                                                     strict=False) if x == y]
+    assert same == []
