@@ -7,6 +7,7 @@ sweep uses it). Deterministic to the bit: no randomness, no threads.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Sequence
@@ -19,7 +20,13 @@ from incidentlab.errors import ScenarioError
 from incidentlab.model import rules
 from incidentlab.model.backoff import backoff, check_cost
 from incidentlab.model.columns import RECORD
-from incidentlab.model.outcome import Run, outcomes_from_record
+from incidentlab.model.outcome import (
+    RECOVERED_TOLERANCE,
+    Outcome,
+    Run,
+    outcome_from_tally,
+    outcomes_from_record,
+)
 from incidentlab.model.params import Params
 from incidentlab.model.scenario import Scenario
 
@@ -65,15 +72,17 @@ def simulate(scenario_or_params: Scenario | Params, engine: str = "fluid", seed:
 
 
 def simulate_batch(scenarios: Sequence[Scenario | Params], keep_timeline: bool = False):
-    """Run many scenarios; returns (outcomes, records or None)."""
+    """Run many scenarios; returns (outcomes, records or None). Without timelines each outcome
+    is tallied inside the loop (`run_outcome`): no per-step record, a fraction of the memory."""
     scenarios = [_as_scenario(s) for s in scenarios]
+    if not keep_timeline:
+        return [run_outcome(sc) for sc in scenarios], None
     outcomes, records = [], []
     for sc in scenarios:
         record = run_record(sc)
         outcomes.extend(outcomes_from_record([sc], [record]))
-        if keep_timeline:
-            records.append(record)
-    return outcomes, (records if keep_timeline else None)
+        records.append(record)
+    return outcomes, records
 
 
 def _as_scenario(x: Scenario | Params) -> Scenario:
@@ -182,15 +191,20 @@ def knobs(p: Params) -> np.ndarray:
     return k
 
 
+# a sweep's runs share a few backoff policies: build each table once (the loop only reads them)
+_backoff = functools.lru_cache(maxsize=32)(backoff)
+
+
 def _rings(jitter: str, base: float, cap: float, dt: float) -> rules.Rings:
-    b = backoff(jitter, base, cap, dt)
+    b = _backoff(jitter, base, cap, dt)
     K, reach = len(b.delta), b.reach + 2
     return rules.Rings(np.zeros((reach, K)), np.zeros((reach, K)), np.zeros(K, rules.LANE),
                        b.delta, b.idx, b.val, b.nnz)
 
 
-def world(sc: Scenario) -> rules.World:
-    """A run's named state at t=0: every user linked, every node up, queues empty."""
+def world(sc: Scenario, record: bool = True) -> rules.World:
+    """A run's named state at t=0: every user linked, every node up, queues empty (and no
+    timeline record when `record` is False: the outcome is tallied instead)."""
     p = sc.params
     T, dt, S = steps(p), p.dt_s, p.session_nodes
     check_cost(p.reconnect_jitter, p.reconnect_base_s, p.reconnect_cap_s, dt, T, "reconnect")
@@ -216,7 +230,7 @@ def world(sc: Scenario) -> rules.World:
                         np.zeros((WQ, 2, len(retries.lanes))))
     capacity, loss, send, limit, event = _exogenous(sc, T)
     return rules.World(k, cluster, nodes, queue, retries, clients, capacity, loss, send, limit,
-                       event, np.zeros(T, RECORD))
+                       event, np.zeros(T if record else 0, RECORD))
 
 
 def run_record(sc: Scenario) -> np.ndarray:
@@ -224,6 +238,67 @@ def run_record(sc: Scenario) -> np.ndarray:
     w = world(sc)
     _loop(w)
     return w.record
+
+
+TALLY = np.dtype([  # what the outcome needs, gathered step by step (see outcome_from_tally)
+    ("users", np.float64), ("tol", np.float64), ("goodput_share", np.float64),
+    ("first_crash", np.int64), ("crashes", np.float64), ("peak_stalled", np.float64),
+    ("last_unhealthy", np.int64), ("healthy", np.bool_),
+])
+
+
+def run_outcome(sc: Scenario) -> Outcome:
+    """Run one scenario's loop without a timeline; its outcome equals
+    outcomes_from_record([sc], [run_record(sc)])[0] (the reference), at a fraction of the cost."""
+    w = world(sc, record=False)
+    T = w.capacity.shape[0]
+    tally = np.zeros(1, TALLY)
+    users = float(sc.params.users)
+    tally["users"], tally["tol"] = users, RECOVERED_TOLERANCE * users
+    tally["goodput_share"] = 1 - RECOVERED_TOLERANCE
+    tally["first_crash"], tally["last_unhealthy"] = -1, -1
+    tally["peak_stalled"] = -math.inf
+    offered, unserved = np.empty(T), np.empty(T)
+    _tally_loop(w, tally, offered, unserved)
+    return outcome_from_tally(sc, tally[0], w.cluster[0], offered, w.capacity, unserved)
+
+
+@njit(cache=True)
+def _tally_loop(w, tally, offered, unserved):
+    a = tally[0]
+    for t in range(w.capacity.shape[0]):
+        rules.step(t, w)
+        _tally(t, w, a, offered, unserved)
+
+
+@njit
+def _tally(t, w, a, offered, unserved):
+    """The record's columns the outcome reads, computed as _record does, folded at once."""
+    k, c = w.knobs[0], w.cluster[0]
+    sessions = stalled = pending = 0.0
+    for s in range(w.nodes.shape[0]):
+        n = w.nodes[s]
+        sessions += n.sessions
+        stalled += n.stalled
+        pending += n.pending
+    buffering = 0.0 if (k.fast_fail > 0 or c.ignoring > 0) else 1.0
+    connected = sessions - pending
+    shown = stalled * buffering
+    unlinked = stalled + pending
+    offered[t] = c.offered
+    if c.crashes != 0:
+        if a.first_crash < 0:
+            a.first_crash = t
+        a.crashes += c.crashes
+    frac = shown / connected if connected > 1e-9 else 0.0
+    if frac > a.peak_stalled or frac != frac:  # a NaN stays, as in numpy's max
+        a.peak_stalled = frac
+    a.healthy = ((a.users - connected <= a.tol) & (shown <= a.tol) & (unlinked <= a.tol)
+                 & (c.positions - c.consumed <= a.tol) & (c.goodput >= a.goodput_share * c.demand))
+    if not a.healthy:
+        a.last_unhealthy = t
+    lost = (a.users - connected) + shown
+    unserved[t] = lost if (lost >= 0.0 or lost != lost) else 0.0  # numpy's maximum(lost, 0)
 
 
 @njit(cache=True)

@@ -441,13 +441,13 @@ def end_sessions(first, c, nodes, s, count, lost, q, r, cl):
         unlinked += nodes[i].stalled + nodes[i].pending
     if unlinked > 0 and gone_unlinked > 0:
         keep = 1.0 - min(gone_unlinked / unlinked, 1.0)
-        r.atoms[:] *= keep
-        r.spread[:] *= keep
+        _scale(r.atoms, keep)
+        _scale(r.spread, keep)
         for lvl in range(r.lanes.shape[0]):
             r.lanes[lvl].level *= keep
             r.lanes[lvl].waiting *= keep
-        q.live[:] *= keep
-        q.doomed[:] *= keep
+        _scale(q.live, keep)
+        _scale(q.doomed, keep)
         c.in_flight *= keep
     if lost:
         c.lost += n.buffered
@@ -460,6 +460,14 @@ def end_sessions(first, c, nodes, s, count, lost, q, r, cl):
     cl.lanes[0].fail_atoms = count
     _move_up(cl, 0)
     schedule_atoms(cl, first, float(first), first, False)  # backoff from when they ended
+
+
+@njit(inline="always")
+def _scale(a, factor):
+    """a *= factor, element by element (an array expression would allocate on every crash)."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[i, j] *= factor
 
 
 @njit
