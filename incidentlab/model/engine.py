@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 
 from incidentlab.errors import ScenarioError
 from incidentlab.model import rules
@@ -28,6 +27,7 @@ from incidentlab.model.outcome import (
     outcomes_from_record,
 )
 from incidentlab.model.params import Params
+from incidentlab.model.rules import njit  # numba's, without reference counting
 from incidentlab.model.scenario import Scenario
 
 ENGINES = ("fluid", "agents")
