@@ -24,7 +24,8 @@ lands at its own time. So the step length `dt_s` changes the answers very little
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit as _numba_njit
@@ -32,7 +33,7 @@ from numba import njit as _numba_njit
 from incidentlab.model.backoff import ATOM, LATE, SPREAD
 
 
-def njit(fn=None, **options):
+def njit(fn: Callable | str | None = None, **options: Any) -> Any:
     """numba's njit without reference counting (NRT): the model's compiled functions never
     allocate, and counting references to the World's arrays took a third of a step."""
     options.setdefault("_nrt", False)
