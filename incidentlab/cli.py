@@ -290,7 +290,7 @@ def _cmd_warm(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     from incidentlab.model import aot
-    from incidentlab.model.engine import simulate, world
+    from incidentlab.model.engine import run_outcome, simulate, world
     from incidentlab.model.presets import presets
 
     how = "built ahead of time: commands load it without numba"
@@ -300,6 +300,7 @@ def _cmd_warm(args: argparse.Namespace) -> int:
         print(f"incidentlab: {err}", file=sys.stderr)
         how = "compiled once, then loaded from numba's cache"
     simulate(presets["march-2017"])  # loads the build, or compiles the JIT loop without one
+    run_outcome(presets["march-2017"])  # the sweeps' loop, which tallies instead of recording
     print(f"model ready in {time.perf_counter() - start:.1f} s ({how})")
     return EXIT_OK
 

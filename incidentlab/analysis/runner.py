@@ -128,11 +128,11 @@ _POOL: dict[int, ProcessPoolExecutor] = {}
 
 
 def _warm_worker() -> None:
-    """Load the compiled model once per worker process (from numba's cache)."""
-    from incidentlab.model.engine import simulate
+    """Load the sweeps' compiled loop once per worker process (from numba's cache)."""
+    from incidentlab.model.engine import simulate_batch
     from incidentlab.model.params import Params
 
-    simulate(Params(horizon_s=10.0))
+    simulate_batch([Params(horizon_s=10.0)])
 
 
 def local_executor(workers: int | None = None) -> Executor:

@@ -7,6 +7,7 @@ sweep uses it). Deterministic to the bit: no randomness, no threads.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -16,7 +17,13 @@ from incidentlab.errors import ScenarioError
 from incidentlab.model import aot, state
 from incidentlab.model.backoff import backoff, check_cost
 from incidentlab.model.columns import RECORD
-from incidentlab.model.outcome import Run, outcomes_from_record
+from incidentlab.model.outcome import (
+    RECOVERED_TOLERANCE,
+    Outcome,
+    Run,
+    outcome_from_tally,
+    outcomes_from_record,
+)
 from incidentlab.model.params import Params
 from incidentlab.model.scenario import Scenario
 
@@ -43,15 +50,17 @@ def simulate(scenario_or_params: Scenario | Params, engine: str = "fluid", seed:
 
 
 def simulate_batch(scenarios: Sequence[Scenario | Params], keep_timeline: bool = False):
-    """Run many scenarios; returns (outcomes, records or None)."""
+    """Run many scenarios; returns (outcomes, records or None). Without timelines each outcome
+    is tallied inside the loop (`run_outcome`): no per-step record, a fraction of the memory."""
     scenarios = [_as_scenario(s) for s in scenarios]
+    if not keep_timeline:
+        return [run_outcome(sc) for sc in scenarios], None
     outcomes, records = [], []
     for sc in scenarios:
         record = run_record(sc)
         outcomes.extend(outcomes_from_record([sc], [record]))
-        if keep_timeline:
-            records.append(record)
-    return outcomes, (records if keep_timeline else None)
+        records.append(record)
+    return outcomes, records
 
 
 def _as_scenario(x: Scenario | Params) -> Scenario:
@@ -160,15 +169,20 @@ def knobs(p: Params) -> np.ndarray:
     return k
 
 
+# a sweep's runs share a few backoff policies: build each table once (the loop only reads them)
+_backoff = functools.lru_cache(maxsize=32)(backoff)
+
+
 def _rings(jitter: str, base: float, cap: float, dt: float) -> state.Rings:
-    b = backoff(jitter, base, cap, dt)
+    b = _backoff(jitter, base, cap, dt)
     K, reach = len(b.delta), b.reach + 2
     return state.Rings(np.zeros((reach, K)), np.zeros((reach, K)), np.zeros(K, state.LANE),
                        b.delta, b.idx, b.val, b.nnz)
 
 
-def world(sc: Scenario) -> state.World:
-    """A run's named state at t=0: every user linked, every node up, queues empty."""
+def world(sc: Scenario, record: bool = True) -> state.World:
+    """A run's named state at t=0: every user linked, every node up, queues empty (and no
+    timeline record when `record` is False: the outcome is tallied instead)."""
     p = sc.params
     T, dt, S = steps(p), p.dt_s, p.session_nodes
     check_cost(p.reconnect_jitter, p.reconnect_base_s, p.reconnect_cap_s, dt, T, "reconnect")
@@ -194,7 +208,7 @@ def world(sc: Scenario) -> state.World:
                         np.zeros((WQ, 2, len(retries.lanes))))
     capacity, loss, send, limit, event = _exogenous(sc, T)
     return state.World(k, cluster, nodes, queue, retries, clients, capacity, loss, send, limit,
-                       event, np.zeros(T, RECORD))
+                       event, np.zeros(T if record else 0, RECORD))
 
 
 def run_record(sc: Scenario) -> np.ndarray:
@@ -213,3 +227,21 @@ def _compiled_loop(w: state.World):
 
         run = loop.run
     return run
+
+
+def run_outcome(sc: Scenario) -> Outcome:
+    """Run one scenario's loop without a timeline; its outcome equals
+    outcomes_from_record([sc], [run_record(sc)])[0] (the reference), at a fraction of the cost."""
+    from incidentlab.model import loop  # sweeps run the JIT: their workers load numba anyway
+
+    w = world(sc, record=False)
+    T = w.capacity.shape[0]
+    tally = np.zeros(1, state.TALLY)
+    users = float(sc.params.users)
+    tally["users"], tally["tol"] = users, RECOVERED_TOLERANCE * users
+    tally["goodput_share"] = 1 - RECOVERED_TOLERANCE
+    tally["first_crash"], tally["last_unhealthy"] = -1, -1
+    tally["peak_stalled"] = -math.inf
+    offered, unserved = np.empty(T), np.empty(T)
+    loop.tally(w, tally, offered, unserved)
+    return outcome_from_tally(sc, tally[0], w.cluster[0], offered, w.capacity, unserved)

@@ -8,9 +8,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from numba import njit
-
 from incidentlab.model import rules
+from incidentlab.model.rules import njit  # numba's, without reference counting
 
 
 def _drop_stale_compiled_loop() -> None:
@@ -83,3 +82,43 @@ def _record(t, w):
     row.crashes = c.crashes
     row.users_unlinked = stalled + pending
     row.presence_demand_ops = c.demand
+
+
+@njit(cache=True)
+def tally(w, sums, offered, unserved):
+    """Apply `rules.step` step after step and fold what the outcome needs into `tally` (see
+    engine.run_outcome): a sweep's run without a timeline record."""
+    a = sums[0]
+    for t in range(w.capacity.shape[0]):
+        rules.step(t, w)
+        _tally(t, w, a, offered, unserved)
+
+
+@njit
+def _tally(t, w, a, offered, unserved):
+    """The record's columns the outcome reads, computed as _record does, folded at once."""
+    k, c = w.knobs[0], w.cluster[0]
+    sessions = stalled = pending = 0.0
+    for s in range(w.nodes.shape[0]):
+        n = w.nodes[s]
+        sessions += n.sessions
+        stalled += n.stalled
+        pending += n.pending
+    buffering = 0.0 if (k.fast_fail > 0 or c.ignoring > 0) else 1.0
+    connected = sessions - pending
+    shown = stalled * buffering
+    unlinked = stalled + pending
+    offered[t] = c.offered
+    if c.crashes != 0:
+        if a.first_crash < 0:
+            a.first_crash = t
+        a.crashes += c.crashes
+    frac = shown / connected if connected > 1e-9 else 0.0
+    if frac > a.peak_stalled or frac != frac:  # a NaN stays, as in numpy's max
+        a.peak_stalled = frac
+    a.healthy = ((a.users - connected <= a.tol) & (shown <= a.tol) & (unlinked <= a.tol)
+                 & (c.positions - c.consumed <= a.tol) & (c.goodput >= a.goodput_share * c.demand))
+    if not a.healthy:
+        a.last_unhealthy = t
+    lost = (a.users - connected) + shown
+    unserved[t] = lost if (lost >= 0.0 or lost != lost) else 0.0  # numpy's maximum(lost, 0)

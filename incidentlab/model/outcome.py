@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from incidentlab.model.scenario import Scenario
 
-__all__ = ["COLUMNS", "Outcome", "Run", "outcomes_from_record", "timeline_frame"]
+__all__ = ["COLUMNS", "Outcome", "Run", "outcome_from_tally", "outcomes_from_record",
+           "timeline_frame"]
 
 RECOVERED_TOLERANCE = 0.002  # share of users that may still be off, stalled or unlinked
 
@@ -174,3 +175,32 @@ def outcomes_from_record(scenarios: list[Scenario], records: list[np.ndarray]) -
             user_minutes_lost=float(unserved.sum() * dt_s / 60.0),
         ))
     return out
+
+
+def outcome_from_tally(sc: Scenario, tally: np.void, cluster: np.void, offered: np.ndarray,
+                       capacity: np.ndarray, unserved: np.ndarray) -> Outcome:
+    """The outcome of a run the loop tallied (engine.run_outcome) instead of recording: the
+    same figures as outcomes_from_record, by the same arithmetic (tests hold them equal)."""
+    dt_s = sc.params.dt_s
+    fault0 = 0.0 if sc.fault_s is None else sc.fault_s
+    first = tally["first_crash"]
+    offered, capacity = _moving_mean(offered, dt_s), _moving_mean(capacity, dt_s)
+    ratio = np.divide(offered, capacity, out=np.full(len(offered), np.inf), where=capacity > 0)
+    recovered = bool(tally["healthy"])
+    ttr = None
+    if recovered:
+        begin = (tally["last_unhealthy"] + 1) * dt_s
+        ttr = float(max(0.0, begin - fault0))
+    return Outcome(
+        first_oom_s=None if first < 0 else float(max(0.0, first * dt_s - fault0)),
+        oom_crashes=int(tally["crashes"]),
+        peak_stalled_fraction=float(tally["peak_stalled"]),
+        events_produced=float(cluster["produced"]),
+        events_delivered=float(cluster["delivered"]),
+        events_lost=float(cluster["lost"]),
+        events_dropped=float(cluster["dropped"]),
+        recovered=recovered,
+        time_to_recover_s=ttr,
+        peak_presence_load_ratio=float(ratio.max()),
+        user_minutes_lost=float(unserved.sum() * dt_s / 60.0),
+    )

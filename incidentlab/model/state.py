@@ -75,3 +75,11 @@ class World(NamedTuple):
     limit: np.ndarray  # [T] gateway admissions per step
     event: np.ndarray  # [T] operator event at the start of the step
     record: np.ndarray  # [T] the timeline (columns.RECORD)
+
+
+#: What a run's outcome needs, gathered step by step (loop.tally, outcome.outcome_from_tally).
+TALLY = np.dtype([
+    ("users", np.float64), ("tol", np.float64), ("goodput_share", np.float64),
+    ("first_crash", np.int64), ("crashes", np.float64), ("peak_stalled", np.float64),
+    ("last_unhealthy", np.int64), ("healthy", np.bool_),
+])
