@@ -167,9 +167,9 @@ _DATE_DIGIT_RE = re.compile(
     r"\d(?<![a-z0-9]\d)(?=(?i:(?<=1)9\d\d[-/.]\d|(?<=2)0\d\d[-/.]\d|\d?\.\d\d?\.(?:19|20)\d\d|"
     r"\d?/\d\d?/(?:19|20)\d\d|\d{0,3}(?:st|nd|rd|th)?(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|th)?)?"
     rf"\s+(?:of\s+)?(?:{_MONTH_WORDS})))")
-_DATE_WORD_RE = re.compile(cuescan.alternation([(word, 0) for word in (
+_DATE_WORD_RE = re.compile(cuescan.alternation([
     *_MONTH_WORDS.split("|"), "mon", "tue", "wed", "thu", "fri", "sat", "sun", "next",
-    "following", "the(?= same)", "same")])[0])
+    "following", "the(?= same)", "same"]))
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _ZONE_TOKEN = (r"(?P<{g}>(?-i:UTC|GMT)\s?[+-]\s?\d{{1,2}}(?::?[0-5]\d)?|"
