@@ -38,10 +38,11 @@ def march_2017_fixed() -> Scenario:
 @cache
 def march_2017_replay() -> Scenario:
     """The day, 11:30 to 17:00 PDT, with faults and operator actions from the parsed report."""
-    from incidentlab.reports import load_report
+    from incidentlab.reports import event_rows, report_text
 
-    return Scenario.from_events(load_report("discord-2017-03-20"), Params(),
-                                name="march-2017-replay")
+    events = event_rows(report_text("discord-2017-03-20"))  # as load_report, without polars
+    return Scenario.from_event_rows(events.rows, events.zone, Params(),
+                                    name="march-2017-replay")
 
 
 _BUILDERS = {

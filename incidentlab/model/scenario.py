@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from incidentlab.errors import ScenarioError
@@ -170,11 +170,20 @@ class Scenario:
         if missing:
             raise ScenarioError(f"events frame lacks column(s) {sorted(missing)}; accepted: the "
                                 "events schema of docs/architecture.md")
-        if events.height == 0:
+        return cls.from_event_rows(list(events.iter_rows(named=True)),
+                                   events.schema["time"].time_zone or "UTC", params,
+                                   start=start, end=end, name=name)
+
+    @classmethod
+    def from_event_rows(cls, rows: list[dict], tz: str, params: Params | None = None, *,
+                        start: dt.datetime | None = None, end: dt.datetime | None = None,
+                        name: str = "replay") -> Scenario:
+        """`from_events` on the events as dicts in the table's order (`tz`: the name of its
+        zone), as `incidentlab.reports.event_rows` gives them: a replay built without polars."""
+        if not rows:
             raise ScenarioError("events frame is empty; accepted: at least one event")
-        tz = events.schema["time"].time_zone or "UTC"
         zone = ZoneInfo(tz) if tz not in ("UTC",) and not tz.startswith(("+", "-")) else dt.UTC
-        first = events["time"].min().astimezone(zone)
+        first = min(row["time"] for row in rows).astimezone(zone)
         start = start or first.replace(hour=11, minute=30, second=0, microsecond=0)
         end = end or start.replace(hour=17, minute=0)
         if start.tzinfo is None or end <= start:
@@ -183,7 +192,7 @@ class Scenario:
         params = (params or Params()).replace(horizon_s=horizon, lockup_count=0)
         actions: list[Action] = []
         unmapped: list[dict] = []
-        for row in events.iter_rows(named=True):
+        for row in rows:
             when = row["time"]
             if not start <= when <= end:
                 unmapped.append({"time": when, "kind": row["kind"], "text": row["text"],
@@ -199,14 +208,10 @@ class Scenario:
                              "reason": f"{a.kind} at {start + dt.timedelta(seconds=a.t_s):%H:%M}"
                                        " is outside the replay window"}
                             for a in found if not 0 <= a.t_s <= horizon)
-        import polars as pl
-
-        frame = pl.DataFrame(unmapped, schema={"time": pl.Datetime("us", tz), "kind": pl.String,
-                                               "text": pl.String, "reason": pl.String})
         return cls(params=params, actions=tuple(actions), start=start, name=name,
                    description=f"replay of {len(actions)} scheduled actions from the report, "
                                f"{start:%H:%M}-{end:%H:%M} {start:%Z}",
-                   unmapped=frame)
+                   unmapped=_UnmappedRows(unmapped, tz))
 
 
 class _Unmapped:
@@ -216,8 +221,11 @@ class _Unmapped:
     def __get__(self, obj: Scenario | None, owner: type | None = None) -> pl.DataFrame | None:
         if obj is None:
             return None
-        if obj.__dict__.get("unmapped") is None:
+        stored = obj.__dict__.get("unmapped")
+        if stored is None:
             obj.__dict__["unmapped"] = _empty_unmapped()
+        elif isinstance(stored, _UnmappedRows):
+            obj.__dict__["unmapped"] = stored.frame()
         return obj.__dict__["unmapped"]
 
     def __set__(self, obj: Scenario, value: pl.DataFrame | None) -> None:
@@ -225,6 +233,20 @@ class _Unmapped:
 
 
 Scenario.unmapped = _Unmapped()
+
+
+class _UnmappedRows(NamedTuple):
+    """The unmapped events of a replay as `from_event_rows` found them, a frame on first read."""
+
+    rows: list[dict]
+    tz: str
+
+    def frame(self) -> pl.DataFrame:
+        import polars as pl
+
+        return pl.DataFrame(self.rows, schema={"time": pl.Datetime("us", self.tz),
+                                               "kind": pl.String, "text": pl.String,
+                                               "reason": pl.String})
 
 
 # Each action, the patterns that name it (the report's wording and plain paraphrases of it).

@@ -33,18 +33,29 @@ from incidentlab.reports.bundled import (
 from incidentlab.reports.clock import AMBIGUOUS_ZONES, ZONE_NAMES
 from incidentlab.reports.cues import KIND_CUES, KINDS, SERVICE_CUES, STATUSES
 from incidentlab.reports.parse import (
-    EVENT_SCHEMA,
+    EVENT_COLUMNS,
     MAX_TIMES,
     MAX_TIMES_PER_KIB,
+    EventRows,
     Parsed,
+    event_rows,
     parse_report,
     parse_report_with_warnings,
 )
 from incidentlab.reports.source import MAX_BYTES
 
 __all__ = [
-    "AMBIGUOUS_ZONES", "EVENT_SCHEMA", "KINDS", "KIND_CUES", "MAX_BYTES", "MAX_TIMES",
-    "MAX_TIMES_PER_KIB", "SERVICE_CUES", "STATUSES", "ZONE_NAMES", "IncidentlabWarning",
-    "Parsed", "_data_dir", "answer_key", "bundled_reports", "load_report", "parse_report",
-    "parse_report_with_warnings", "read_key", "report_text",
+    "AMBIGUOUS_ZONES", "EVENT_COLUMNS", "EVENT_SCHEMA", "KINDS", "KIND_CUES", "MAX_BYTES",
+    "MAX_TIMES", "MAX_TIMES_PER_KIB", "SERVICE_CUES", "STATUSES", "ZONE_NAMES", "EventRows",
+    "IncidentlabWarning", "Parsed", "_data_dir", "answer_key", "bundled_reports", "event_rows",
+    "load_report", "parse_report", "parse_report_with_warnings", "read_key", "report_text",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """EVENT_SCHEMA is made on first use (it needs polars; see parse.event_rows)."""
+    if name == "EVENT_SCHEMA":
+        from incidentlab.reports import parse
+
+        return parse.EVENT_SCHEMA
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from incidentlab.errors import ReportParseError
 from incidentlab.reports.clock import offset_zone_name
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def report_text(name: str = "discord-2017-03-20") -> str:
@@ -38,6 +40,8 @@ def answer_key(name: str = "discord-2017-03-20") -> pl.DataFrame:
 
 def read_key(path) -> pl.DataFrame:
     """An answer-key CSV (columns as data/*.events.csv) as an events table."""
+    import polars as pl
+
     raw = pl.read_csv(path, infer_schema=False)
     zone = offset_zone_name(raw["time"][0][-6:])
     iso = "%Y-%m-%dT%H:%M:%S%:z"

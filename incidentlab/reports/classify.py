@@ -25,19 +25,22 @@ from incidentlab.reports.cues import (
     SERVICE_CUES,
     STATUS_RULES,
     STATUS_WORDS,
+    CueGroup,
 )
 
 # one pass over the clause finds every cue, heaviest groups first where cues overlap (cue text
 # is " word word ": a leading literal space lets the regex engine skip ahead fast)
-_CUES, _CUE_OWNER = cuescan.alternation(
-    [(word, i) for i, g in enumerate(KIND_CUES) for word in g.words])
-_CUES_RE = re.compile(f" {_CUES}(?= )")
+_CUES_RE = re.compile(f" {cuescan.alternation([w for g in KIND_CUES for w in g.words])}(?= )")
+# which cue group a match of _CUES_RE (less its space) is from: lastindex - 1
+_CUE_GROUP_RE = re.compile(cuescan.owners([list(g.words) for g in KIND_CUES]))
+_GROUP_OF_CUE: dict[str, CueGroup] = {}  # what _CUE_GROUP_RE said of each cue text met so far
+_GROUPS_KEPT = 4096  # a bound on that memo (cues such as "notic\w*" are many words)
 _SERVICE_OF_CUE = {cue: name for name, cues in SERVICE_CUES.items() for cue in cues}
 _SERVICE_CUES = sorted(_SERVICE_OF_CUE, key=len, reverse=True)  # longest first
-_SERVICES, _SERVICE_OWNER = cuescan.alternation(
-    [(re.escape(c[1:]), i) for i, c in enumerate(_SERVICE_CUES)])
+_SERVICES = cuescan.alternation([re.escape(c[1:]) for c in _SERVICE_CUES])
 # every service cue starts with a space; a lookahead, so cues that share a space all match
-_SERVICE_CUE_RE = re.compile(f" (?={_SERVICES})")
+# (its one group holds the cue, which names the service)
+_SERVICE_CUE_RE = re.compile(f" (?=({_SERVICES}))")
 _NON_WORD_RE = re.compile(r"[^a-z0-9]+")
 # ASCII text takes a faster road to the same cue text: every other character becomes a space
 _ASCII_CUE = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
@@ -81,7 +84,7 @@ def read_kind(cues: str) -> KindGuess | None:
     best: dict[str, tuple[float, str, str]] = {}
     deniable = _NEGATION_HINT_RE.search(cues) is not None
     for m in _CUES_RE.finditer(cues):
-        group = KIND_CUES[_CUE_OWNER[m.lastindex - 1]]
+        group = _group_of(m.group())
         kind, why, weight = group.kind, group.why, group.weight
         near = cues[max(0, m.start() - 30): m.start() + 1] if deniable else ""
         if near and _NEGATION_HINT_RE.search(near) and NEGATION_RE.search(near):
@@ -98,6 +101,16 @@ def read_kind(cues: str) -> KindGuess | None:
     confidence = weight * (1 - 0.5 * runner[1][0] / weight) if runner else weight
     return KindGuess(kind, round(confidence, 2), f"'{word}': {why}",
                      runner[0] if runner else None)
+
+
+def _group_of(cue: str) -> CueGroup:
+    """The cue group of a match of _CUES_RE (" word ..."), remembered for the next time."""
+    group = _GROUP_OF_CUE.get(cue)
+    if group is None:
+        group = KIND_CUES[_CUE_GROUP_RE.fullmatch(cue, 1).lastindex - 1]
+        if len(_GROUP_OF_CUE) < _GROUPS_KEPT:
+            _GROUP_OF_CUE[cue] = group
+    return group
 
 
 def classify(clause: str, body: str, body_cues: str | None = None) -> KindGuess | None:
@@ -117,7 +130,7 @@ def classify(clause: str, body: str, body_cues: str | None = None) -> KindGuess 
 def services(cues: str) -> list[str]:
     found: dict[str, None] = {}
     for m in _SERVICE_CUE_RE.finditer(cues):
-        found[_SERVICE_OF_CUE[_SERVICE_CUES[_SERVICE_OWNER[m.lastindex - 1]]]] = None
+        found[_SERVICE_OF_CUE[" " + m.group(1)]] = None
     return list(found)
 
 

@@ -167,9 +167,12 @@ _DATE_DIGIT_RE = re.compile(
     r"\d(?<![a-z0-9]\d)(?=(?i:(?<=1)9\d\d[-/.]\d|(?<=2)0\d\d[-/.]\d|\d?\.\d\d?\.(?:19|20)\d\d|"
     r"\d?/\d\d?/(?:19|20)\d\d|\d{0,3}(?:st|nd|rd|th)?(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|th)?)?"
     rf"\s+(?:of\s+)?(?:{_MONTH_WORDS})))")
-_DATE_WORD_RE = re.compile(cuescan.alternation([(word, 0) for word in (
+# the same on ASCII text, where (?i:...) changes nothing on lower-cased letters (it only lets
+# "ſep" or a Kelvin sign match as re.I does) and costs about a sixth of the scan
+_DATE_DIGIT_ASCII_RE = re.compile(_DATE_DIGIT_RE.pattern.replace("(?=(?i:", "(?=(?:", 1))
+_DATE_WORD_RE = re.compile(cuescan.alternation([
     *_MONTH_WORDS.split("|"), "mon", "tue", "wed", "thu", "fri", "sat", "sun", "next",
-    "following", "the(?= same)", "same")])[0])
+    "following", "the(?= same)", "same"]))
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _ZONE_TOKEN = (r"(?P<{g}>(?-i:UTC|GMT)\s?[+-]\s?\d{{1,2}}(?::?[0-5]\d)?|"
@@ -449,7 +452,8 @@ def _date_hints(lower: str) -> Iterator[int]:
     words = [(m.start(), 8 if m.group() == "the" else m.end() - m.start())
              for m in _DATE_WORD_RE.finditer(lower)
              if not m.start() or lower[m.start() - 1] not in _ASCII_ALNUM]
-    digits = [(m.start(), 1) for m in _DATE_DIGIT_RE.finditer(lower)]
+    digit_re = _DATE_DIGIT_ASCII_RE if lower.isascii() else _DATE_DIGIT_RE
+    digits = [(m.start(), 1) for m in digit_re.finditer(lower)]
     end = 0
     for start, length in sorted(words + digits):  # two sorted runs: a linear merge
         if start >= end:
@@ -468,32 +472,33 @@ def date_mentions(src: Source) -> list[DateMention]:
         if m is None:
             continue
         taken = m.end()
-        g = m.groupdict()
-        if g["wd"] or g["next"] or g["same"]:
-            kind = ("next" if g["next"] else "same" if g["same"]
-                    else f"wd{_WEEKDAYS[g['wd'][:3].lower()]}")
+        # the groups by position (DATE_RE's order; a dict of them costs more than the match)
+        (iy, im, id_, ay, am, ad, bm, bd, by, cd, cm, cy, ed, em, ey, sa, sb, sy, wd, next_,
+         same) = m.groups()
+        if wd or next_ or same:
+            kind = "next" if next_ else "same" if same else f"wd{_WEEKDAYS[wd[:3].lower()]}"
             out.append(DateMention(m.start(), m.end(), None, 0, 0, kind))
             continue
-        if g["iy"]:
-            y, mo, d = int(g["iy"]), int(g["im"]), int(g["id"])
-        elif g["ey"]:
-            y, mo, d = int(g["ey"]), int(g["em"]), int(g["ed"])
-        elif g["sy"]:
-            y, mo, d = int(g["sy"]), int(g["sa"]), int(g["sb"])
+        if iy:
+            y, mo, d = int(iy), int(im), int(id_)
+        elif ey:
+            y, mo, d = int(ey), int(em), int(ed)
+        elif sy:
+            y, mo, d = int(sy), int(sa), int(sb)
             if mo > 12:
                 mo, d = d, mo
             elif d <= 12 and mo != d:
                 src.warn(f"the date {m.group()!r} on line {src.line_of(m.start())} is read "
                          f"month first (US), as {y}-{mo:02d}-{d:02d}; write {y}-{d:02d}-"
                          f"{mo:02d} if the day comes first")
-        elif g["am"]:
-            y, mo, d = int(g["ay"]), MONTHS[g["am"][:3].lower()], int(g["ad"])
-        elif g["bm"]:
-            y = int(g["by"]) if g["by"] else None
-            mo, d = MONTHS[g["bm"][:3].lower()], int(g["bd"])
+        elif am:
+            y, mo, d = int(ay), MONTHS[am[:3].lower()], int(ad)
+        elif bm:
+            y = int(by) if by else None
+            mo, d = MONTHS[bm[:3].lower()], int(bd)
         else:
-            y = int(g["cy"]) if g["cy"] else None
-            mo, d = MONTHS[g["cm"][:3].lower()], int(g["cd"])
+            y = int(cy) if cy else None
+            mo, d = MONTHS[cm[:3].lower()], int(cd)
         try:
             dt.date(y or 2000, mo, d)
         except ValueError:

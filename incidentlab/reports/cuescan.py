@@ -57,17 +57,25 @@ def _spelled_out(pattern: str) -> list[str]:
     return out
 
 
-def alternation(alternatives: list[tuple[str, int]]) -> tuple[str, list[int]]:
-    """One regex trying `alternatives` (pattern, owner) in order, each followed by an empty
-    group that says which matched (its owner is in the returned list, by group number - 1)."""
+def alternation(patterns: list[str]) -> str:
+    """One regex trying `patterns` in order, with no capturing group: a match object copies
+    every group of its regex, so a scan with a group per pattern pays for hundreds of them at
+    each match (`owners` says afterwards which table a match came from)."""
     spelled = []
-    for pattern, owner in alternatives:
-        for alt in _spelled_out(pattern):
-            if re.compile(alt).groups:
-                raise ValueError(f"cue {alt!r} must use (?:...), not a capturing group")
-            spelled.append((alt, owner))
-    owners: list[int] = []
-    return f"(?:{_trie(spelled, owners)})", owners
+    for pattern in patterns:
+        if re.compile(pattern).groups:  # its spelled-out forms have the same groups
+            raise ValueError(f"cue {pattern!r} must use (?:...), not a capturing group")
+        spelled += _spelled_out(pattern)
+    return f"(?:{_trie(spelled)})"
+
+
+def owners(tables: list[list[str]]) -> str:
+    """A regex whose fullmatch of a text that `alternation` of all the tables' patterns (in
+    order) matched tells, by its `lastindex` - 1, which table the matching pattern is in: the
+    first pattern that can match exactly that text is the one the scan took (an earlier one
+    would have matched there first), so the first table holding such a pattern owns it. A
+    plain alternation (fast to compile: the scan's caller remembers what it said)."""
+    return "|".join(f"({'|'.join(patterns)})" for patterns in tables)
 
 
 def _literal(pattern: str) -> int:
@@ -81,31 +89,30 @@ def _literal(pattern: str) -> int:
 _FIRST_LETTERS = "tasowicbphfmdrelngu"  # English words by first letter, commonest first
 
 
-def _trie(alternatives: list[tuple[str, int]], owners: list[int]) -> str:
+def _trie(alternatives: list[str]) -> str:
     """Alternatives sharing a first character become one branch that tries them after it:
     Python's re tries every branch of an alternation in turn, and rejects a branch that
     starts with the wrong character at once. Order matters only between alternatives that
     can match at the same place, so an alternative that starts otherwise than with a plain
     character stays where it is, between the runs around it."""
     branches: list[str] = []
-    run: dict[str, list[tuple[str, int]]] = {}
+    run: dict[str, list[str]] = {}
 
     def close_run() -> None:  # commonest first letters of English words first: fewer tries
-        for head, rests in sorted(run.items(), key=lambda kv: _FIRST_LETTERS.find(kv[0][-1])):
+        for head, rests in sorted(run.items(), key=lambda kv: (
+                kv[0][-1] not in _FIRST_LETTERS, _FIRST_LETTERS.find(kv[0][-1]))):
             if len(rests) == 1:
-                owners.append(rests[0][1])
-                branches.append(f"{head}{rests[0][0]}()")
+                branches.append(f"{head}{rests[0]}")
             else:
-                branches.append(f"{head}(?:{_trie(rests, owners)})")
+                branches.append(f"{head}(?:{_trie(rests)})")
         run.clear()
 
-    for pattern, owner in alternatives:
+    for pattern in alternatives:
         n = _literal(pattern)
         if n:
-            run.setdefault(pattern[:n], []).append((pattern[n:], owner))
+            run.setdefault(pattern[:n], []).append(pattern[n:])
         else:
             close_run()
-            owners.append(owner)
-            branches.append(f"{pattern}()")
+            branches.append(pattern)
     close_run()
     return "|".join(branches)

@@ -11,35 +11,45 @@ from __future__ import annotations
 import bisect
 import contextlib
 import datetime as dt
+import functools
 import gc
 import warnings as pywarnings
 from collections.abc import Iterator
-from typing import NamedTuple
-
-import polars as pl
+from typing import TYPE_CHECKING, NamedTuple
+from zoneinfo import ZoneInfo
 
 from incidentlab.errors import IncidentlabWarning, ReportParseError
 from incidentlab.reports import classify, clock, dating, segment
 from incidentlab.reports.source import Source, as_text
 
+if TYPE_CHECKING:
+    import polars as pl
+
 # A report, not a log: at most this many times, plus this many per KiB of text. Discord's report
 # has 3 per KiB; a dense "HH:MM - text" timeline about 30 per KiB over its first thousand lines.
 MAX_TIMES = 1000
 MAX_TIMES_PER_KIB = 5
+# the events table's columns, in order (their types: EVENT_SCHEMA)
+EVENT_COLUMNS = ("time", "end", "source", "kind", "services", "approximate", "status", "text",
+                 "line", "kind_confidence", "kind_reason")
 
-EVENT_SCHEMA: dict[str, pl.DataType] = {
-    "time": pl.Datetime("us", "UTC"),
-    "end": pl.Datetime("us", "UTC"),
-    "source": pl.String(),
-    "kind": pl.String(),
-    "services": pl.List(pl.String()),
-    "approximate": pl.Boolean(),
-    "status": pl.String(),
-    "text": pl.String(),
-    "line": pl.Int64(),
-    "kind_confidence": pl.Float64(),
-    "kind_reason": pl.String(),
-}
+
+def __getattr__(name: str) -> object:
+    """EVENT_SCHEMA is made on first use: it needs polars, which `event_rows` does without."""
+    if name == "EVENT_SCHEMA":
+        return _event_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _event_schema() -> dict[str, pl.DataType]:
+    """The events table's columns and types (docs/architecture.md), in order."""
+    import polars as pl
+
+    return dict(zip(EVENT_COLUMNS, (
+        pl.Datetime("us", "UTC"), pl.Datetime("us", "UTC"), pl.String(), pl.String(),
+        pl.List(pl.String()), pl.Boolean(), pl.String(), pl.String(), pl.Int64(), pl.Float64(),
+        pl.String()), strict=True))
 
 
 class Parsed(NamedTuple):
@@ -70,7 +80,38 @@ def parse_report_with_warnings(
 ) -> Parsed:
     """`parse_report`, returning the warnings with the events instead of issuing them."""
     with _cycle_collector_paused():
-        return _parse(text, date, tz)
+        rows, zone, notes = _parse(text, date, tz)
+        with _within_calendar():
+            return Parsed(_frame(rows, zone), notes)
+
+
+class EventRows(NamedTuple):
+    """The events as `event_rows` gives them: one dict per row of the events table, in its
+    order and with its columns (times aware, in the table's zone), and that zone's name."""
+
+    rows: list[dict]
+    zone: str
+
+
+def event_rows(text: str | bytes, *, date: str | dt.date | None = None,
+               tz: str | None = None) -> EventRows:
+    """`parse_report` without polars: what `events.iter_rows(named=True)` would give, for a
+    caller that walks the events once (the replay preset starts faster without polars)."""
+    with _cycle_collector_paused():
+        rows, zone, notes = _parse(text, date, tz)
+    for message in notes:
+        pywarnings.warn(message, IncidentlabWarning, stacklevel=2)
+    local = ZoneInfo(zone.polars)
+    out = []
+    with _within_calendar():
+        for r in sorted(rows, key=lambda r: (r["time"].astimezone(dt.UTC),
+                                             r["source"] == "status_update", r["line"])):
+            row = {name: r[name] for name in EVENT_COLUMNS}
+            row["time"] = r["time"].astimezone(local)
+            row["end"] = r["end"] and r["end"].astimezone(local)
+            row["services"] = list(r["services"])
+            out.append(row)
+    return EventRows(out, zone.polars)
 
 
 @contextlib.contextmanager
@@ -87,15 +128,24 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _parse(text: str | bytes, date: str | dt.date | None, tz: str | None) -> Parsed:
+def _parse(text: str | bytes, date: str | dt.date | None, tz: str | None
+           ) -> tuple[list[dict], clock.Zone, tuple[str, ...]]:
     notes: list[str] = []
     text = as_text(text, notes)
     # a JSON export is read as its records, one `key: value` a line (lines count in that form)
     text = segment.json_as_records(text) or text
     src = Source(text, clock.date_arg(date), clock.zone_arg(tz))
     src.warnings.extend(notes)
+    with _within_calendar():
+        rows, zone = _run(src)
+    return rows, zone, tuple(src.warnings)
+
+
+@contextlib.contextmanager
+def _within_calendar() -> Iterator[None]:
+    """A date pushed past the calendar by its zone or the day's turn, as a ReportParseError."""
     try:
-        events = _run(src)
+        yield
     except (OverflowError, ValueError) as err:
         if isinstance(err, ReportParseError) or (
                 isinstance(err, ValueError) and "out of range" not in str(err)):
@@ -103,10 +153,9 @@ def _parse(text: str | bytes, date: str | dt.date | None, tz: str | None) -> Par
         raise ReportParseError(
             f"a date in the report falls outside the calendar (years 1 to 9999) once its "
             f"zone or the day's turn is applied ({err}); pass a date= nearer today") from None
-    return Parsed(events, tuple(src.warnings))
 
 
-def _run(src: Source) -> pl.DataFrame:
+def _run(src: Source) -> tuple[list[dict], clock.Zone]:
     doc_zone = clock.document_zone(src) or clock.heading_zone(src)
     mentions = sorted(clock.clock_mentions(src) + clock.relative_mentions(src),
                       key=lambda m: m.start)
@@ -142,7 +191,7 @@ def _run(src: Source) -> pl.DataFrame:
     rows = _narrative_rows(src, Segments(narrative, para, clause), kept, instant)
     rows += _status_rows(postings, kept, instant)
     classify.position_rules(rows)
-    return _frame(rows, zone)
+    return rows, zone
 
 
 class Segments(NamedTuple):
@@ -215,6 +264,8 @@ def _status_rows(postings: list[segment.Posting], narrative: list[clock.Mention]
 
 
 def _frame(rows: list[dict], zone: clock.Zone) -> pl.DataFrame:
+    import polars as pl
+
     utc = dt.UTC
     for r in rows:
         r["time"] = r["time"].astimezone(utc).replace(tzinfo=None)
@@ -222,7 +273,7 @@ def _frame(rows: list[dict], zone: clock.Zone) -> pl.DataFrame:
             r["end"] = r["end"].astimezone(utc).replace(tzinfo=None)
     for r in rows:  # one string per row builds faster than a list per row
         r["services"] = ";".join(r["services"])
-    schema = {**EVENT_SCHEMA, "time": pl.Datetime("us"), "end": pl.Datetime("us"),
+    schema = {**_event_schema(), "time": pl.Datetime("us"), "end": pl.Datetime("us"),
               "services": pl.String()}
     frame = pl.DataFrame({name: [r[name] for r in rows] for name in schema}, schema=schema)
     frame = frame.with_columns(

@@ -26,16 +26,16 @@ def plain_scan(text: str) -> list[tuple[int, int, int]]:
 ])
 def test_compiled_scan_matches_the_plain_alternation(text):
     cues = classify.cue_text(text)
-    got = [(m.start(), m.end(), classify._CUE_OWNER[m.lastindex - 1])
+    got = [(m.start(), m.end(), classify._CUE_GROUP_RE.fullmatch(m.group(), 1).lastindex - 1)
            for m in classify._CUES_RE.finditer(cues)]
     assert got == plain_scan(cues) and got
 
 
 def test_spelling_out_keeps_the_order_re_tries():
-    pattern, owners = cuescan.alternation([("(?:support )?tickets?", 0), ("(?:a|ab)c", 1),
-                                           ("abd", 2)])
-    scan = re.compile(pattern)
-    assert [(m.group(), owners[m.lastindex - 1]) for m in scan.finditer(
+    tables = [["(?:support )?tickets?"], ["(?:a|ab)c"], ["abd"]]
+    scan = re.compile(cuescan.alternation([p for t in tables for p in t]))
+    owner = re.compile(cuescan.owners(tables))
+    assert [(m.group(), owner.fullmatch(m.group()).lastindex - 1) for m in scan.finditer(
         "support tickets ticket abc abd ac")] == [
         ("support tickets", 0), ("ticket", 0), ("abc", 1), ("abd", 2), ("ac", 1)]
 
@@ -43,4 +43,4 @@ def test_spelling_out_keeps_the_order_re_tries():
 @pytest.mark.parametrize("bad", [r"\w+ down", "(?:a|b)+c", "(down)"])
 def test_cues_that_cannot_be_filed_by_first_character_are_refused(bad):
     with pytest.raises(ValueError, match="cue"):
-        cuescan.alternation([(bad, 0)])
+        cuescan.alternation([bad])
