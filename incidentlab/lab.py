@@ -449,6 +449,7 @@ class Lab:
         self._layout_key: tuple[Any, ...] | None = None
         self._backdrop: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._times: list[Any] = []
+        self._input_at: float | None = None  # time.time() of the last control move, for timing
 
         in_2017 = presets[BASELINE].params
         self.controls = {
@@ -602,9 +603,11 @@ class Lab:
         except Exception as exc:
             self._show_error(exc)
             return
+        self._input_at = time.time()
         self._latest.submit(params)
 
     def _on_button(self, label: str) -> None:
+        self._input_at = time.time()
         try:
             if label == "Reset":
                 self._preset = self._initial[0]
@@ -681,7 +684,7 @@ class Lab:
             self.chart.show({**_layout(*key), "datasets": data})
             self._layout_key = key
         else:
-            self.chart.update(data)
+            self.chart.update(data, input_at=self._input_at)
         self._follow(data["current"], sessions)
         self.legend.layout.display = "" if data["report"] else "none"
         self.cards.value = cards_html(run.outcome, params.horizon_s, ghost.outcome)
