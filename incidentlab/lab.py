@@ -665,19 +665,25 @@ class Lab:
         self.runs += 1
         ghost = self._baseline()
         events = self._report_events() if replay else None
-        # the dots are drawn at the charted times only: their states need no other rows
-        starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height, LAB_POINTS))
-        sessions = charts.session_states(
-            starts, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
-        )
         # The ghost and the report marks change only with the preset and the run's span.
         span = (replay, params.horizon_s, params.dt_s)
         backdrop = self._backdrop.get(span)
-        data = charts.chart_data(
-            run.timeline, baseline=ghost.timeline, events=events, oom_gb=params.node_memory_gb,
-            clock=replay, backdrop=backdrop, sessions=sessions, max_points=LAB_POINTS,
-        )  # fmt: skip
-        if backdrop is None:
+        sessions = None
+        if backdrop is not None:  # the same datasets from the record, without polars
+            data = charts.record_chart_data(run, clock=replay, backdrop=backdrop,
+                                            oom_gb=params.node_memory_gb, max_points=LAB_POINTS)
+        else:
+            # the dots are drawn at the charted times only: their states need no other rows
+            starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height,
+                                                                  LAB_POINTS))
+            sessions = charts.session_states(
+                starts, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
+            )
+            data = charts.chart_data(
+                run.timeline, baseline=ghost.timeline, events=events,
+                oom_gb=params.node_memory_gb, clock=replay, sessions=sessions,
+                max_points=LAB_POINTS,
+            )  # fmt: skip
             self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
         key = (replay, (*_shown(data), ("ghost_times", charts.same_times(data))))
         if self._layout_key != key:
@@ -710,7 +716,7 @@ class Lab:
         with self.moment.hold_trait_notifications():
             self.moment.max = len(times) - 1
             self.play.max = len(times) - 1
-        if fresh:  # start where the herd is biggest: the fewest sessions linked
+        if fresh and sessions is not None:  # start where the herd is biggest: fewest linked
             linked = sessions.filter(sessions["state"] == "linked")["count"]
             self.moment.value = int(linked.arg_min() or 0) if len(linked) == len(times) else 0
         self._pin(min(self.moment.value, len(times) - 1))
@@ -740,4 +746,6 @@ class Lab:
 
 
 def _with_params(scenario: Any, params: Any) -> Any:
-    return dataclasses.replace(scenario, params=params)
+    # Scenario's own copy: dataclasses.replace would read `unmapped` and build an empty polars
+    # frame on every move (~5 ms)
+    return scenario._copy(params=params)
