@@ -659,7 +659,7 @@ class Lab:
         from incidentlab.model.engine import simulate
 
         replay = self._preset == REPLAY
-        started = time.perf_counter()
+        run_at, started = time.time(), time.perf_counter()
         run = simulate(_with_params(self._presets[self._preset], params))
         model_ms = (time.perf_counter() - started) * 1000
         self.runs += 1
@@ -690,7 +690,7 @@ class Lab:
             self.chart.show({**_layout(*key), "datasets": data})
             self._layout_key = key
         else:
-            self.chart.update(data, input_at=self._input_at)
+            self.chart.update(data, input_at=self._input_at, run_at=run_at)
         self._follow(data["current"], sessions)
         self.legend.layout.display = "" if data["report"] else "none"
         self.cards.value = cards_html(run.outcome, params.horizon_s, ghost.outcome)

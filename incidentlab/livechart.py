@@ -67,8 +67,10 @@ async function render({ model, el }) {
     spec.datasets = { ...(spec.datasets || {}), ...latest };
     drawnWidth = width();
     try {
+      // logLevel 1 (vega.Error): no "Infinite extent" warning for each empty hover layer on
+      // every update, which costs most where a console is watched (devtools, the tests)
       const result = await vegaEmbed(box, fitSpec(spec, drawnWidth),
-                                     { renderer: "svg", actions: false });
+                                     { renderer: "svg", actions: false, logLevel: 1 });
       view = result.view;
       applySignals();
       await view.runAsync();
@@ -104,7 +106,8 @@ async function render({ model, el }) {
     const started = performance.now();
     const kernel = message.kernel || {};
     const wall = (ms) => (typeof ms === "number" ? ms - performance.timeOrigin : null);
-    const stages = { input: wall(kernel.input), sent: wall(kernel.sent), received, started };
+    const stages = { input: wall(kernel.input), run: wall(kernel.run), sent: wall(kernel.sent),
+                     received, started };
     const datasets = {};
     for (const [name, data] of Object.entries(message.datasets)) { datasets[name] = rows(data); }
     Object.assign(latest, datasets);
@@ -207,12 +210,14 @@ class LiveChart(anywidget.AnyWidget):
             self.spec = {**spec, "datasets": datasets}
 
     def update(
-        self, datasets: dict[str, list[dict[str, Any]]], *, input_at: float | None = None
+        self, datasets: dict[str, list[dict[str, Any]]], *, input_at: float | None = None,
+        run_at: float | None = None,
     ) -> None:
         """Send the datasets that differ from what the browser holds.
 
-        `input_at` (time.time() when the kernel got the input that caused this) travels with
-        the send time, so the browser can say where an update's time went (data-stages).
+        `input_at` and `run_at` (time.time() when the kernel got the input that caused this,
+        and when its run began) travel with the send time, so the browser can say where an
+        update's time went (data-stages).
         """
         changed = {k: v for k, v in datasets.items() if self._sent.get(k) != v}
         if not changed:
@@ -222,7 +227,8 @@ class LiveChart(anywidget.AnyWidget):
         message = {"revision": self.revision,
                    "datasets": {k: columns(v) for k, v in changed.items()}}
         if input_at is not None:
-            message["kernel"] = {"input": input_at * 1000, "sent": time.time() * 1000}
+            message["kernel"] = {"input": input_at * 1000, "run": (run_at or input_at) * 1000,
+                                 "sent": time.time() * 1000}
         self.data = message
 
 

@@ -297,12 +297,13 @@ ARM = """() => {
 
 
 #: An update's stages (see livechart.py's data-stages), each from the one before it.
-STAGES = ("input", "sent", "received", "started", "decoded", "drawn")
+STAGES = ("input", "run", "sent", "received", "started", "decoded", "drawn")
 
 
 def stages(page, clicked: float) -> dict[str, float] | None:
-    """Where the last update's time went, in ms: click -> the kernel has the input -> it sent
-    the data -> the browser has the message -> the update starts -> rows decoded -> drawn."""
+    """Where the last update's time went, in ms: click -> the kernel has the input -> its run
+    starts -> it sent the data -> the browser has the message -> the update starts -> rows
+    decoded -> drawn."""
     raw = page.get_attribute(".incidentlab-chart", "data-stages")
     if not raw:
         return None
