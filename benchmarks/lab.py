@@ -2,7 +2,8 @@
 
 Browser-side latency (click event to redrawn chart, in chromium) is measured by
 tests/browser/test_lab_in_browser.py into artifacts/lab-latency.json; `browser_rows` runs it
-(about two minutes; INCIDENTLAB_BENCH_BROWSER=0 skips it) and prints its medians.
+(about two minutes; INCIDENTLAB_BENCH_BROWSER=0 skips it) and prints its medians, with the
+median of each stage of a click (to the kernel, kernel, transport, queue, decode, Vega).
 """
 
 from __future__ import annotations
@@ -98,4 +99,6 @@ def browser_rows() -> list[tuple[str, str, bool | None]]:
          f"{switch:8.0f} ms", switch < SWITCH_S * 1e3),
         ("  ... from Playwright's click call", f"{got['preset_switch_median_ms']:8.0f} ms", None),
         ("  load average during the test", f"{got['load_average']:8.1f}", None),
+        *[(f"  ... click to chart, stage '{name}'", f"{ms:8.0f} ms", None)
+          for name, ms in got.get("from_click_stages_median_ms", {}).items()],
     ]

@@ -449,6 +449,7 @@ class Lab:
         self._layout_key: tuple[Any, ...] | None = None
         self._backdrop: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._times: list[Any] = []
+        self._input_at: float | None = None  # time.time() of the last control move, for timing
 
         in_2017 = presets[BASELINE].params
         self.controls = {
@@ -602,9 +603,11 @@ class Lab:
         except Exception as exc:
             self._show_error(exc)
             return
+        self._input_at = time.time()
         self._latest.submit(params)
 
     def _on_button(self, label: str) -> None:
+        self._input_at = time.time()
         try:
             if label == "Reset":
                 self._preset = self._initial[0]
@@ -656,32 +659,38 @@ class Lab:
         from incidentlab.model.engine import simulate
 
         replay = self._preset == REPLAY
-        started = time.perf_counter()
+        run_at, started = time.time(), time.perf_counter()
         run = simulate(_with_params(self._presets[self._preset], params))
         model_ms = (time.perf_counter() - started) * 1000
         self.runs += 1
         ghost = self._baseline()
         events = self._report_events() if replay else None
-        # the dots are drawn at the charted times only: their states need no other rows
-        starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height, LAB_POINTS))
-        sessions = charts.session_states(
-            starts, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
-        )
         # The ghost and the report marks change only with the preset and the run's span.
         span = (replay, params.horizon_s, params.dt_s)
         backdrop = self._backdrop.get(span)
-        data = charts.chart_data(
-            run.timeline, baseline=ghost.timeline, events=events, oom_gb=params.node_memory_gb,
-            clock=replay, backdrop=backdrop, sessions=sessions, max_points=LAB_POINTS,
-        )  # fmt: skip
-        if backdrop is None:
+        sessions = None
+        if backdrop is not None:  # the same datasets from the record, without polars
+            data = charts.record_chart_data(run, clock=replay, backdrop=backdrop,
+                                            oom_gb=params.node_memory_gb, max_points=LAB_POINTS)
+        else:
+            # the dots are drawn at the charted times only: their states need no other rows
+            starts = run.timeline.gather_every(charts.bucket_step(run.timeline.height,
+                                                                  LAB_POINTS))
+            sessions = charts.session_states(
+                starts, rpc_timeout_s=params.rpc_timeout_s, reconnect_cap_s=params.reconnect_cap_s
+            )
+            data = charts.chart_data(
+                run.timeline, baseline=ghost.timeline, events=events,
+                oom_gb=params.node_memory_gb, clock=replay, sessions=sessions,
+                max_points=LAB_POINTS,
+            )  # fmt: skip
             self._backdrop = {span: {k: data[k] for k in ("baseline", "report")}}
         key = (replay, (*_shown(data), ("ghost_times", charts.same_times(data))))
         if self._layout_key != key:
             self.chart.show({**_layout(*key), "datasets": data})
             self._layout_key = key
         else:
-            self.chart.update(data)
+            self.chart.update(data, input_at=self._input_at, run_at=run_at)
         self._follow(data["current"], sessions)
         self.legend.layout.display = "" if data["report"] else "none"
         self.cards.value = cards_html(run.outcome, params.horizon_s, ghost.outcome)
@@ -707,7 +716,7 @@ class Lab:
         with self.moment.hold_trait_notifications():
             self.moment.max = len(times) - 1
             self.play.max = len(times) - 1
-        if fresh:  # start where the herd is biggest: the fewest sessions linked
+        if fresh and sessions is not None:  # start where the herd is biggest: fewest linked
             linked = sessions.filter(sessions["state"] == "linked")["count"]
             self.moment.value = int(linked.arg_min() or 0) if len(linked) == len(times) else 0
         self._pin(min(self.moment.value, len(times) - 1))
@@ -737,4 +746,6 @@ class Lab:
 
 
 def _with_params(scenario: Any, params: Any) -> Any:
-    return dataclasses.replace(scenario, params=params)
+    # Scenario's own copy: dataclasses.replace would read `unmapped` and build an empty polars
+    # frame on every move (~5 ms)
+    return scenario._copy(params=params)

@@ -11,6 +11,7 @@ plus `FIT_JS`, which sizes a grid of panels to the width of the page or output a
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import anywidget
@@ -66,8 +67,10 @@ async function render({ model, el }) {
     spec.datasets = { ...(spec.datasets || {}), ...latest };
     drawnWidth = width();
     try {
+      // logLevel 1 (vega.Error): no "Infinite extent" warning for each empty hover layer on
+      // every update, which costs most where a console is watched (devtools, the tests)
       const result = await vegaEmbed(box, fitSpec(spec, drawnWidth),
-                                     { renderer: "svg", actions: false });
+                                     { renderer: "svg", actions: false, logLevel: 1 });
       view = result.view;
       applySignals();
       await view.runAsync();
@@ -91,25 +94,42 @@ async function render({ model, el }) {
     }
     return out;
   };
-  const update = async () => {
+  // Where an update's time goes, as performance marks and in data-stages (ms on this page's
+  // clock): the kernel's input and send times travel in the message as wall-clock ms.
+  const stage = (name, at) => {
+    try { performance.mark("incidentlab:" + name, { startTime: at }); } catch (error) { /* old */ }
+    return at;
+  };
+  const update = async (received) => {
     const message = model.get("data");
     if (!message || !message.datasets) { return; }
     const started = performance.now();
+    const kernel = message.kernel || {};
+    const wall = (ms) => (typeof ms === "number" ? ms - performance.timeOrigin : null);
+    const stages = { input: wall(kernel.input), run: wall(kernel.run), sent: wall(kernel.sent),
+                     received, started };
     const datasets = {};
     for (const [name, data] of Object.entries(message.datasets)) { datasets[name] = rows(data); }
     Object.assign(latest, datasets);
+    stages.decoded = performance.now();
     if (!view) { return; }
     for (const [name, values] of Object.entries(datasets)) {
       view.data(name, values);
     }
     await view.runAsync();
-    box.dataset.renderMs = String(Math.round(performance.now() - started));
+    stages.drawn = performance.now();
+    for (const [name, at] of Object.entries(stages)) { if (at !== null) { stage(name, at); } }
+    box.dataset.stages = JSON.stringify({ revision: message.revision, ...stages });
+    box.dataset.renderMs = String(Math.round(stages.drawn - started));
     done(message.revision);
   };
   // One chain: an update never races the embed it depends on.
   const later = (step) => { queue = queue.then(step, step); return queue; };
   model.on("change:spec", () => { latest = {}; later(embed); });
-  model.on("change:data", () => later(update));
+  model.on("change:data", () => {
+    const received = performance.now();
+    later(() => update(received));
+  });
   model.on("change:signals", () => later(async () => {
     applySignals(); if (view) { await view.runAsync(); }
   }));
@@ -189,15 +209,27 @@ class LiveChart(anywidget.AnyWidget):
             self.spec_revision = self.revision
             self.spec = {**spec, "datasets": datasets}
 
-    def update(self, datasets: dict[str, list[dict[str, Any]]]) -> None:
-        """Send the datasets that differ from what the browser holds."""
+    def update(
+        self, datasets: dict[str, list[dict[str, Any]]], *, input_at: float | None = None,
+        run_at: float | None = None,
+    ) -> None:
+        """Send the datasets that differ from what the browser holds.
+
+        `input_at` and `run_at` (time.time() when the kernel got the input that caused this,
+        and when its run began) travel with the send time, so the browser can say where an
+        update's time went (data-stages).
+        """
         changed = {k: v for k, v in datasets.items() if self._sent.get(k) != v}
         if not changed:
             return
         self._sent.update(changed)
         self.revision += 1
-        self.data = {"revision": self.revision,
-                     "datasets": {k: columns(v) for k, v in changed.items()}}
+        message = {"revision": self.revision,
+                   "datasets": {k: columns(v) for k, v in changed.items()}}
+        if input_at is not None:
+            message["kernel"] = {"input": input_at * 1000, "run": (run_at or input_at) * 1000,
+                                 "sent": time.time() * 1000}
+        self.data = message
 
 
 def columns(rows: list[dict[str, Any]]) -> Any:

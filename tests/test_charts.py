@@ -312,3 +312,30 @@ def test_hover_snaps_to_the_ghosts_times_only_when_they_are_the_runs():
     assert hover_data(same) == ["baseline"]  # unchanged by control moves
     shorter = charts.dashboard(run.timeline, baseline=run.timeline.head(600)).to_dict()
     assert hover_data(shorter) == ["current"]
+
+
+@pytest.mark.parametrize(
+    ("preset", "changes"),
+    [
+        ("march-2017", {}),
+        ("march-2017", {"buffer_limit": 5000, "buffer_policy": "drop-oldest"}),
+        ("march-2017-fixed", {}),
+        ("march-2017-replay", {"split_brain_fix": True}),
+    ],
+)
+def test_record_path_gives_the_same_datasets(preset, changes):
+    """The Lab's numpy path from the record equals the polars path exactly (rows, dots, x)."""
+    scenario = il.presets[preset].replace(**changes)
+    run = il.simulate(scenario)
+    clock = preset.endswith("replay")
+    p = scenario.params
+    st = run.timeline.gather_every(charts.bucket_step(run.timeline.height, 150))
+    sessions = charts.session_states(st, rpc_timeout_s=p.rpc_timeout_s,
+                                     reconnect_cap_s=p.reconnect_cap_s)
+    slow = charts.chart_data(run.timeline, oom_gb=p.node_memory_gb, clock=clock,
+                             sessions=sessions, max_points=150)
+    fast = charts.record_chart_data(run, clock=clock, backdrop=slow, oom_gb=p.node_memory_gb,
+                                    max_points=150)
+    assert fast == slow
+    peak = max(r["mem_max"] for r in fast["current"])
+    assert peak == pytest.approx(run.timeline["node_memory_max_gb"].max(), rel=1e-5)

@@ -296,7 +296,29 @@ ARM = """() => {
 }"""
 
 
-def timed(page, action, since_input: list[float] | None = None) -> float:
+#: An update's stages (see livechart.py's data-stages), each from the one before it.
+STAGES = ("input", "run", "sent", "received", "started", "decoded", "drawn")
+
+
+def stages(page, clicked: float) -> dict[str, float] | None:
+    """Where the last update's time went, in ms: click -> the kernel has the input -> its run
+    starts -> it sent the data -> the browser has the message -> the update starts -> rows
+    decoded -> drawn."""
+    raw = page.get_attribute(".incidentlab-chart", "data-stages")
+    if not raw:
+        return None
+    got = json.loads(raw)
+    out, last = {}, clicked
+    for name in STAGES:
+        if got.get(name) is None:
+            return None
+        out[name] = got[name] - last
+        last = got[name]
+    return out
+
+
+def timed(page, action, since_input: list[float] | None = None,
+          split: list[dict[str, float]] | None = None) -> float:
     """Milliseconds from asking Playwright for the input to the chart holding the new run's
     rows; `since_input` gets the same from the click event itself (without Playwright's
     own 40-70 ms of finding, scrolling to and clicking the element)."""
@@ -309,6 +331,10 @@ def timed(page, action, since_input: list[float] | None = None) -> float:
     t0, clicked = page.evaluate("() => [window.__t0, window.__input]")
     if since_input is not None and clicked is not None:
         since_input.append(done - clicked)
+    if split is not None and clicked is not None:
+        parts = stages(page, clicked)
+        if parts is not None:
+            split.append(parts)
     return done - t0
 
 
@@ -483,8 +509,9 @@ def test_lab_in_chromium(page):
     # Latency: a toggle click, several times; then a preset switch there and back.
     split = page.locator(".widget-checkbox").filter(has_text="Split-brain fix").locator("input")
     latencies, vega_ms, from_click, switch_from_click = [], [], [], []
+    parts: list[dict[str, float]] = []
     for _ in range(12):
-        latencies.append(timed(page, lambda: split.click(), from_click))
+        latencies.append(timed(page, lambda: split.click(), from_click, parts))
         vega_ms.append(float(page.get_attribute(".incidentlab-chart", "data-render-ms")))
         _settle(page)
         assert layout(page)["lab"][2] == height
@@ -497,7 +524,11 @@ def test_lab_in_chromium(page):
         "class"
     )
     median = statistics.median(latencies)
+    by_stage = {k: statistics.median(p[k] for p in parts) for k in STAGES} if parts else {}
     figures = {
+        # click -> each stage, from the one before (medians of the clicks; "input": the
+        # kernel has the click, "sent": it sent the chart data, "drawn": Vega redrew)
+        "from_click_stages_median_ms": by_stage,
         "median_ms": median,
         "samples_ms": latencies,
         "vega_run_ms": vega_ms,  # of which: Vega swapping the data and redrawing
@@ -517,7 +548,8 @@ def test_lab_in_chromium(page):
         f"(Vega redraw median {statistics.median(vega_ms):.0f} ms); preset switch median "
         f"{statistics.median(switches):.0f} ms ({statistics.median(switch_from_click):.0f} ms "
         f"from the click), {', '.join(f'{t:.0f}' for t in switches)} ms; load average "
-        f"{os.getloadavg()[0]:.1f}"
+        f"{os.getloadavg()[0]:.1f}; stages "
+        + ", ".join(f"{k} +{v:.0f}" for k, v in by_stage.items())
     )
 
     # The shared time cursor: hover the memory panel; every panel shows its values there.
