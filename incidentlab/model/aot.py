@@ -59,8 +59,13 @@ def layout(x) -> str:
     if not isinstance(x, np.ndarray):
         return type(x).__name__  # a number: numba types it by its Python type
     order = "C" if x.flags.c_contiguous else "F" if x.flags.f_contiguous else "A"
-    return (f"{x.dtype.descr}{x.dtype.isalignedstruct:d}/{x.ndim}{order}"
-            f"{x.flags.writeable:d}{x.flags.aligned:d}")
+    return f"{_dtype_text(x.dtype)}/{x.ndim}{order}{x.flags.writeable:d}{x.flags.aligned:d}"
+
+
+@functools.cache
+def _dtype_text(dtype: np.dtype) -> str:
+    """A dtype's fields as text, once per dtype: every simulate names its state's layout."""
+    return f"{dtype.descr}{dtype.isalignedstruct:d}"
 
 
 def module_name(w) -> str:
