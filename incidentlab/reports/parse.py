@@ -70,8 +70,7 @@ def parse_report(
     about what it had to guess.
     """
     parsed = parse_report_with_warnings(text, date=date, tz=tz)
-    for message in parsed.warnings:
-        pywarnings.warn(message, IncidentlabWarning, stacklevel=2)
+    _warn(parsed.warnings)
     return parsed.events
 
 
@@ -99,19 +98,29 @@ def event_rows(text: str | bytes, *, date: str | dt.date | None = None,
     caller that walks the events once (the replay preset starts faster without polars)."""
     with _cycle_collector_paused():
         rows, zone, notes = _parse(text, date, tz)
-    for message in notes:
-        pywarnings.warn(message, IncidentlabWarning, stacklevel=2)
+    _warn(notes)
     local = ZoneInfo(zone.polars)
     out = []
     with _within_calendar():
-        for r in sorted(rows, key=lambda r: (r["time"].astimezone(dt.UTC),
-                                             r["source"] == "status_update", r["line"])):
+        for r in sorted(rows, key=_table_order):
             row = {name: r[name] for name in EVENT_COLUMNS}
             row["time"] = r["time"].astimezone(local)
             row["end"] = r["end"] and r["end"].astimezone(local)
             row["services"] = list(r["services"])
             out.append(row)
     return EventRows(out, zone.polars)
+
+
+def _warn(notes: tuple[str, ...]) -> None:
+    """Issue the parse's notes as warnings, pointing at the caller of the public function."""
+    for message in notes:
+        pywarnings.warn(message, IncidentlabWarning, stacklevel=3)
+
+
+def _table_order(r: dict) -> tuple:
+    """The events table's order: by instant, a status update after narrative at the same
+    instant, then by line."""
+    return r["time"].astimezone(dt.UTC), r["source"] == "status_update", r["line"]
 
 
 @contextlib.contextmanager
@@ -267,6 +276,7 @@ def _frame(rows: list[dict], zone: clock.Zone) -> pl.DataFrame:
     import polars as pl
 
     utc = dt.UTC
+    rows = sorted(rows, key=_table_order)
     for r in rows:
         r["time"] = r["time"].astimezone(utc).replace(tzinfo=None)
         if r["end"] is not None:
@@ -279,6 +289,5 @@ def _frame(rows: list[dict], zone: clock.Zone) -> pl.DataFrame:
     frame = frame.with_columns(
         pl.col("services").str.split(";").list.filter(pl.element() != ""),
         pl.col("time", "end").dt.replace_time_zone("UTC").dt.convert_time_zone(zone.polars),
-        (pl.col("source") == "status_update").alias("_order"),
     )
-    return frame.sort("time", "_order", "line", maintain_order=True).drop("_order")
+    return frame
