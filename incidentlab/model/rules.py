@@ -43,6 +43,7 @@ def njit(fn: Callable | str | None = None, **options: Any) -> Any:
     """numba's njit without reference counting (NRT): the model's compiled functions never
     allocate, and counting references to the World's arrays took a third of a step."""
     options.setdefault("_nrt", False)
+    options.setdefault("error_model", "numpy")
     return _numba_njit(**options) if fn is None else _numba_njit(fn, **options)
 
 
@@ -68,11 +69,13 @@ def step(t, w):
     restart_nodes(t, k, c, nodes)
     time_out(t, k, c, q, r)
     new_atom, new_spread = admit_clients(t, k, c, nodes, cl, w.limit[t])
-    send_link_requests(t, k, c, nodes, q, r, w.capacity[t], new_atom, new_spread)
+    unlinked = send_link_requests(t, k, c, nodes, q, r, w.capacity[t], new_atom, new_spread)
     links = serve_presence(t, k, c, q, w.capacity[t])
-    if update_nodes(k, c, nodes, w.send[t], links):
+    full, over = update_nodes(k, c, nodes, w.send[t], links, unlinked)
+    if full:
         disconnect_full_buffers(t, k, c, nodes, q, r, cl)
-    out_of_memory(t, k, c, nodes, q, r, cl)
+    if over:
+        out_of_memory(t, k, c, nodes, q, r, cl)
 
 
 # -- the mechanisms ------------------------------------------------------------------------
@@ -155,7 +158,8 @@ def send_link_requests(t, k, c, nodes, q, r, capacity, new_atom, new_spread):
     in-flight limit ('a hard limit to the number of in-flight connections') a request that
     finds every slot of its node's semaphore taken fails at once, locally, and backs off. A
     slot is held for the request's round trip: `presence_rtt_s` plus its wait in the queue,
-    at most until it is abandoned. Mean field: the semaphores add up over the nodes up."""
+    at most until it is abandoned. Mean field: the semaphores add up over the nodes up.
+    Returns the sessions still unlinked, which update_nodes shares the links among."""
     K, R, WQ = r.lanes.shape[0], r.atoms.shape[0], q.live.shape[0]
     i = t % WQ
     slots = k.inflight * c.nodes_up
@@ -196,9 +200,11 @@ def send_link_requests(t, k, c, nodes, q, r, capacity, new_atom, new_spread):
     c.in_flight += spread * ok
     c.attempts = (burst + spread) / k.dt
     # into presence's queue, behind everything that came before
-    linked = 0.0
+    linked = unlinked = 0.0
     for s in range(nodes.shape[0]):
-        linked += nodes[s].sessions - nodes[s].stalled - nodes[s].pending
+        n = nodes[s]
+        linked += n.sessions - n.stalled - n.pending
+        unlinked += n.stalled + n.pending
     seg = q.segments[t]
     q.live[i, 0], q.live[i, 1] = q.sent[i, 0].sum(), q.sent[i, 1].sum()
     q.doomed[i, 0], q.doomed[i, 1] = 0.0, 0.0
@@ -208,6 +214,7 @@ def send_link_requests(t, k, c, nodes, q, r, capacity, new_atom, new_spread):
     c.positions += seg.atom + seg.link + seg.bg
     c.offered = (seg.atom + seg.link + seg.bg) / k.dt
     c.demand = linked * k.bg_ops
+    return unlinked
 
 
 @njit(inline="always")
@@ -289,22 +296,19 @@ def _piece(t, j, part, size, off, clock, mu, link_share, k):
 
 
 @njit(inline="always")
-def update_nodes(k, c, nodes, send, links):
+def update_nodes(k, c, nodes, send, links, unlinked):
     """Links made go to each node's unlinked sessions in proportion (mean field); a stalled
     session that gets its link flushes its buffer to its client. Every ready session receives
     `event_rate` events/s; a linked one delivers them, a stalled one queues them 'in memory
     (an intended behavior of our sessions service)' unless fast-fail lets it deliver without
     presence data. Buffer policy drop-oldest keeps at most `buffer_limit` events a session.
-    Returns True where the disconnect policy finds a full buffer."""
-    unlinked = 0.0
-    for s in range(nodes.shape[0]):
-        unlinked += nodes[s].stalled + nodes[s].pending
+    Returns (the disconnect policy finds a full buffer, a node up is over its memory)."""
     frac = min(links / unlinked, 1.0) if unlinked > 0 else 0.0
     per_session = k.event_rate * send * k.dt
     stalls = 0.0 if (k.fast_fail > 0 or c.ignoring > 0) else 1.0
     limit, policy = k.buf_limit, k.policy
     produced = delivered = dropped = 0.0  # summed here, stored once (the loop stays in registers)
-    overflow = False
+    overflow = over = False
     for s in range(nodes.shape[0]):
         n = nodes[s]
         delivered += n.buffered * frac
@@ -324,10 +328,11 @@ def update_nodes(k, c, nodes, send, links):
             elif policy == DISCONNECT:
                 overflow = True
         n.stalled, n.pending, n.buffered = stalled_n, pending, buffered
+        over |= n.up > 0 and memory_kb(n, k) > k.mem_kb
     c.produced += produced
     c.delivered += delivered
     c.dropped += dropped
-    return overflow
+    return overflow, over
 
 
 @njit
