@@ -172,31 +172,28 @@ def _accepted(f: dataclasses.Field) -> str:
     return text + (" or None" if m["optional"] else "")
 
 
+_KINDS = {name: _kind(f) for name, f in _FIELDS.items()}  # a sweep validates thousands of Params
+
+
 def _check(f: dataclasses.Field, value: Any) -> Any:
     """Validate one knob value; return it normalised (ints as int, floats as float)."""
-    m, kind, name = f.metadata, _kind(f), f.name
-    bad = f"{name}={value!r} is not accepted; accepted: {_accepted(f)}"
+    m, kind = f.metadata, _KINDS[f.name]
     if value is None:
         if m["optional"]:
             return None
-        raise ParamError(bad)
-    if kind is bool:
+    elif kind is bool:
         if isinstance(value, bool):
             return value
-        raise ParamError(bad)
-    if kind is str:
+    elif kind is str:
         if isinstance(value, str) and value in m["choices"]:
             return value
-        raise ParamError(bad)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ParamError(bad)
-    if not math.isfinite(value) or not m["lo"] <= value <= m["hi"]:
-        raise ParamError(bad)
-    if kind is int:
-        if float(value) != int(value):
-            raise ParamError(bad)
-        return int(value)
-    return float(value)
+    elif (not isinstance(value, bool) and isinstance(value, int | float)
+          and math.isfinite(value) and m["lo"] <= value <= m["hi"]):
+        if kind is float:
+            return float(value)
+        if float(value) == int(value):
+            return int(value)
+    raise ParamError(f"{f.name}={value!r} is not accepted; accepted: {_accepted(f)}")
 
 
 def parse_knob(text: str) -> tuple[str, Any]:
