@@ -43,8 +43,9 @@ class Outcome:
     user_minutes_lost: float  # minutes users spent offline, reconnecting or stalled
 
     def as_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict (JSON-ready)."""
-        return dataclasses.asdict(self)
+        """The fields as a plain dict (JSON-ready; every field is a plain number, bool or None,
+        so no deep copy is needed: a sweep makes one per scenario)."""
+        return {name: getattr(self, name) for name in OUTCOME_FIELDS}
 
     def sentences(self) -> list[str]:
         """Short plain-words sentences a learner can repeat."""
@@ -72,6 +73,9 @@ class Outcome:
             out.append("The system did not recover before the end of the run.")
         out.append(f"Users lost {fmt.count(self.user_minutes_lost)} user-minutes of service.")
         return out
+
+
+OUTCOME_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Outcome))
 
 
 class Run:
