@@ -46,7 +46,17 @@ def _import_altair() -> Any:
     return altair
 
 
-alt = _import_altair()
+class _Altair:
+    """altair, imported at its first use: `from incidentlab import Lab` does not pay for it
+    (about half a second), and a Lab whose layouts are cached (see lab._layout) never does."""
+
+    def __getattr__(self, name: str) -> Any:
+        module = _import_altair()
+        globals()["alt"] = module  # later lookups find the module itself
+        return getattr(module, name)
+
+
+alt: Any = _Altair()
 # The panels share one time cursor on purpose; altair warns when it merges the copies of it.
 # (A filter, not catch_warnings(), which is not thread-safe: the Lab builds layouts in a thread.)
 warnings.filterwarnings(
