@@ -126,11 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_sensitivity)
 
     # --- warm: compile the model once after installing ------------------------------------------
-    p = sub.add_parser("warm", help="compile the model once (numba caches it) after installing",
+    p = sub.add_parser("warm", help="compile the model and build the Lab's charts once, after "
+                       "installing",
                        description="Compile the model's step loop ahead of time into an "
                        "extension module in numba's cache folder (numba.pycc; needs a C "
                        "compiler), or without one into numba's cache, so the first simulate "
-                       "of a lesson or a command does not wait.")
+                       "of a lesson or a command does not wait; then build the Lab's chart "
+                       "layouts and the offline Vega bundle and keep them on disk, so a first "
+                       "Lab loads neither altair nor vl-convert.")
     p.set_defaults(handler=_cmd_warm)
 
     # --- Add further subcommands here (simulate, sweep, report): one registration block each,
@@ -302,6 +305,12 @@ def _cmd_warm(args: argparse.Namespace) -> int:
     simulate(presets["march-2017"])  # loads the build, or compiles the JIT loop without one
     run_outcome(presets["march-2017"])  # the sweeps' loop, which tallies instead of recording
     print(f"model ready in {time.perf_counter() - start:.1f} s ({how})")
+    start = time.perf_counter()
+    from incidentlab import lab
+
+    lab.warm()
+    print(f"Lab ready in {time.perf_counter() - start:.1f} s (chart layouts and the Vega bundle "
+          "kept on disk)")
     return EXIT_OK
 
 

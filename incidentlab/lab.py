@@ -13,17 +13,19 @@ import asyncio
 import contextlib
 import dataclasses
 import html
+import json
 import math
 import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
-from incidentlab import charts, fmt
+from incidentlab import charts, fmt, speccache
 from incidentlab.errors import IncidentlabError, ParamError
 from incidentlab.export import CARDS_CSS, cards_html
 from incidentlab.livechart import LiveChart
@@ -380,15 +382,21 @@ _CSS = f"<style>{CARDS_CSS}{LAB_CSS}</style>"
 # ---------------------------------------------------------------- chart layouts
 
 _LAYOUTS: dict[tuple[Any, ...], dict[str, Any]] = {}
+LAYOUT_SOURCES = tuple(Path(m.__file__) for m in (charts, fmt))  # what a layout is made by
 _LAYOUT_LOCK = threading.Lock()
 
 
 def _layout(clock: bool, shown: tuple[tuple[str, bool], ...]) -> dict[str, Any]:
-    """The panels' spec for a layout, built once per process: altair takes seconds for it."""
+    """The panels' spec for a layout: altair takes seconds for it, so it is built once per
+    machine and kept on disk (speccache), then once per process read from there."""
     key = (clock, shown)
     with _LAYOUT_LOCK:
         if key not in _LAYOUTS:
-            _LAYOUTS[key] = charts.layout_spec(PANELS, dict(shown), clock=clock)
+            text = speccache.cached(
+                f"layout {PANELS!r} {key!r}",
+                lambda: json.dumps(charts.layout_spec(PANELS, dict(shown), clock=clock)),
+                packages=("altair",), sources=LAYOUT_SOURCES)
+            _LAYOUTS[key] = json.loads(text)
         return _LAYOUTS[key]
 
 
@@ -404,6 +412,16 @@ def _warm(clock: bool, shown: tuple[tuple[str, bool], ...]) -> None:
             _layout(clock, shown)
 
     threading.Thread(target=build, name="incidentlab-layout", daemon=True).start()
+
+
+def warm() -> None:
+    """Build what a Lab draws first for each preset button (layouts, the Vega bundle) and keep
+    it on disk, so a learner's first Lab needs neither altair nor vl-convert."""
+    from incidentlab.livechart import vega_bundle
+
+    for preset in PRESET_BUTTONS.values():
+        Lab(preset=preset)
+    vega_bundle()  # the offline report page's
 
 
 # ---------------------------------------------------------------- the Lab

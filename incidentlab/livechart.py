@@ -18,6 +18,8 @@ import anywidget
 import numpy as np
 import traitlets
 
+from incidentlab import speccache
+
 #: Widest panel grid the fit lays out; more room leaves a margin.
 MAX_COLUMNS = 2
 
@@ -165,9 +167,14 @@ def vega_bundle(snippet: str = _PAGE_JS) -> str:
     The default snippet defines window.vegaEmbed and window.fitSpec for a plain page.
     """
     if snippet not in _BUNDLES:
-        import vl_convert as vlc
+        def make() -> str:
+            import vl_convert as vlc
 
-        _BUNDLES[snippet] = vlc.javascript_bundle(FIT_JS + snippet, vl_version=vl_version())
+            return vlc.javascript_bundle(FIT_JS + snippet, vl_version=vl_version())
+
+        _BUNDLES[snippet] = speccache.cached(  # vl-convert takes half a second to bundle
+            f"bundle {FIT_JS}{snippet}", make, packages=("altair", "vl-convert-python"),
+            sources=())
     return _BUNDLES[snippet]
 
 
