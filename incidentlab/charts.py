@@ -1047,19 +1047,21 @@ def sensitivity_chart(table: pl.DataFrame, output: str = "first_oom_min") -> alt
 
 
 def _bucketed(values: np.ndarray, step: int, how: str) -> np.ndarray:
-    """`values` per bucket of `step` rows: "max" and "mean" skip NaN (a bucket of only NaN
-    gives NaN), "first" and "last" take the bucket's first or last row."""
-    n = len(values)
+    """Each row of `values` (columns x rows) per bucket of `step` rows: "max" and "mean" skip
+    NaN (a bucket of only NaN gives NaN), "first" and "last" take the bucket's first or last
+    row. All columns at once: the Lab does this on every move."""
+    n = values.shape[1]
     starts = np.arange(0, n, step)
     if how == "first":
-        return values[starts]
+        return values[:, starts]
     if how == "last":
-        return values[np.minimum(starts + step, n) - 1]
+        return values[:, np.minimum(starts + step, n) - 1]
     pad = (-n) % step
-    grid = np.concatenate([values, np.full(pad, np.nan)]).reshape(-1, step)
+    grid = np.concatenate([values, np.full((len(values), pad), np.nan)], axis=1)
+    grid = grid.reshape(len(values), -1, step)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN bucket
-        return np.nanmax(grid, axis=1) if how == "max" else np.nanmean(grid, axis=1)
+        return np.nanmax(grid, axis=2) if how == "max" else np.nanmean(grid, axis=2)
 
 
 def _rolling_mean(x: np.ndarray, window: int, *, center: bool) -> np.ndarray:
@@ -1113,20 +1115,26 @@ def record_rows(
                         np.nan)
         connected = record["users_connected"]
         stalled_share = np.where(connected > 1e-9, record["users_stalled"] / connected, 0.0)
-    columns = {"load": _bucketed(load, step, "max"),
-               "stalled_share": _bucketed(stalled_share, step, "max")}
+    series = {"load": (load, "max"), "stalled_share": (stalled_share, "max")}
     for column, (field, how) in _FIELDS.items():
         values = record[column]
         if column == "presence_offered_ops":
             values = _rolling_mean(values, window, center=True)
-        columns[field] = _bucketed(values, step, how)
+        series[field] = (values, how)
+    columns: dict[str, np.ndarray] = {}
+    for how in ("max", "mean", "first", "last"):
+        names = [name for name, (_, h) in series.items() if h == how]
+        if names:
+            bucketed = _bucketed(np.vstack([series[name][0] for name in names]), step, how)
+            columns.update(zip(names, bucketed, strict=True))
+    columns = {name: columns[name] for name in series}  # in the polars path's column order
     starts = np.arange(0, n, step)
     # minutes as polars divides them: times the reciprocal, so the x values match exactly
     x = _wall_clock_ms(start, t_s[starts]) if clock else (t_s[starts] * (1 / 60.0)).tolist()
-    lists = {k: [None if v != v else v for v in _sig6(c).tolist()] for k, c in columns.items()}
-    names = ["x", *lists]
-    return [dict(zip(names, row, strict=True)) for row in zip(x, *lists.values(),
-                                                               strict=True)], starts
+    rounded = _sig6(np.vstack(list(columns.values()))).tolist()
+    lists = [[None if v != v else v for v in column] for column in rounded]
+    names = ["x", *columns]
+    return [dict(zip(names, row, strict=True)) for row in zip(x, *lists, strict=True)], starts
 
 
 def record_dots(
