@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from incidentlab import Action, presets
+from incidentlab.model import engine
 from incidentlab.model.engine import run_outcome, run_record
 from incidentlab.model.outcome import outcomes_from_record
 
@@ -34,3 +35,15 @@ def test_tallied_outcome_equals_the_outcome_of_the_record(name: str) -> None:
     sc = CASES[name]
     reference = outcomes_from_record([sc], [run_record(sc)])[0]
     assert run_outcome(sc) == reference
+
+
+@pytest.mark.parametrize("name", ["march-2017", "march-2017-fixed", "march-2017-replay"])
+def test_rings_and_the_queue_window_have_power_of_two_lengths(name: str) -> None:
+    """rules.py finds a step's slot as `t & (R - 1)`: right only for a power-of-two R."""
+    w = engine.world(presets[name])
+    for length in (w.retries.atoms.shape[0], w.clients.atoms.shape[0], w.queue.live.shape[0]):
+        assert length & (length - 1) == 0, length
+    sc = presets[name].replace(reconnect_jitter="full", reconnect_cap_s=300.0, rpc_timeout_s=37.0)
+    w = engine.world(sc)
+    for length in (w.retries.atoms.shape[0], w.queue.live.shape[0]):
+        assert length & (length - 1) == 0, length

@@ -173,9 +173,14 @@ def knobs(p: Params) -> np.ndarray:
 _backoff = functools.lru_cache(maxsize=32)(backoff)
 
 
+def _pow2(n: int) -> int:
+    """The least power of two >= n: ring lengths, so rules.py finds a slot with a mask."""
+    return 1 << (n - 1).bit_length()
+
+
 def _rings(jitter: str, base: float, cap: float, dt: float) -> state.Rings:
     b = _backoff(jitter, base, cap, dt)
-    K, reach = len(b.delta), b.reach + 2
+    K, reach = len(b.delta), _pow2(b.reach + 2)
     return state.Rings(np.zeros((reach, K)), np.zeros((reach, K)), np.zeros(K, state.LANE),
                        b.delta, b.idx, b.val, b.nnz)
 
@@ -203,7 +208,7 @@ def world(sc: Scenario, record: bool = True) -> state.World:
     retries = _rings(p.reconnect_jitter, p.reconnect_base_s, p.reconnect_cap_s, dt)
     clients = _rings(p.client_reconnect_jitter, p.client_reconnect_base_s,
                      p.client_reconnect_cap_s, dt)
-    WQ = int(k[0]["tq"]) + 3
+    WQ = _pow2(int(k[0]["tq"]) + 3)
     queue = state.Queue(np.zeros(T + 1, state.SEGMENT), np.zeros((WQ, 2)), np.zeros((WQ, 2)),
                         np.zeros((WQ, 2, len(retries.lanes))))
     capacity, loss, send, limit, event = _exogenous(sc, T)

@@ -15,6 +15,8 @@ same for 50 thousand or 50 million users. Its state has names (model/state.py):
   and links nothing, yet it cost the same service (unless clients cancel).
 - Retries wait in rings, one lane per attempt level, in two forms: bursts that arrive at one
   instant (synchronised retries, the herd) and arrivals spread over a step (jittered ones).
+  Every ring (and the queue's window of recent requests) has a power-of-two length R, so step
+  t's slot is `t & (R - 1)`: t mod R without an integer division, a tenth of a step's time.
 
 Times are exact within a step where it matters: a request is fresh or stale by its own arrival
 and service time, an in-flight slot turns over once per round trip, a retry with a fixed wait
@@ -104,7 +106,7 @@ def time_out(t, k, c, q, r):
         j = t - k.tq - part
         if j < 0:
             continue
-        i = j % WQ
+        i = j & (WQ - 1)
         gone = q.live[i, part] + q.doomed[i, part]
         q.live[i, part], q.doomed[i, part] = 0.0, 0.0
         if gone <= 0:
@@ -132,11 +134,11 @@ def admit_clients(t, k, c, nodes, cl, limit):
     R = cl.atoms.shape[0]
     for lvl in range(cl.lanes.shape[0]):
         lane = cl.lanes[lvl]
-        came_a, came_s = cl.atoms[t % R, lvl], lane.level
+        came_a, came_s = cl.atoms[t & (R - 1), lvl], lane.level
         lane.waiting -= came_a + came_s
         lane.fail_atoms = came_a * (1.0 - ok)
         lane.fail_spread = came_s * (1.0 - ok)
-        cl.atoms[t % R, lvl] = 0.0
+        cl.atoms[t & (R - 1), lvl] = 0.0
     _move_up(cl, 0)
     _move_up(cl, 1)
     schedule_atoms(cl, t, float(t), t + 1, True)
@@ -161,29 +163,29 @@ def send_link_requests(t, k, c, nodes, q, r, capacity, new_atom, new_spread):
     at most until it is abandoned. Mean field: the semaphores add up over the nodes up.
     Returns the sessions still unlinked, which update_nodes shares the links among."""
     K, R, WQ = r.lanes.shape[0], r.atoms.shape[0], q.live.shape[0]
-    i = t % WQ
+    i = t & (WQ - 1)
     slots = k.inflight * c.nodes_up
     # a burst at the step's first instant takes the free slots
     burst = new_atom
     for lvl in range(K):
-        burst += max(r.atoms[t % R, lvl], 0.0)
+        burst += max(r.atoms[t & (R - 1), lvl], 0.0)
     free = max(slots - c.in_flight, 0.0)
     ok = 1.0 if burst <= free else free / burst
     for lvl in range(K):
-        came = max(r.atoms[t % R, lvl], 0.0)
+        came = max(r.atoms[t & (R - 1), lvl], 0.0)
         asking = came + (new_atom if lvl == 0 else 0.0)
         r.lanes[lvl].waiting -= came
         q.sent[i, 0, lvl] = asking * ok
         r.lanes[lvl].fail_atoms = asking - asking * ok
-        r.atoms[t % R, lvl] = 0.0
+        r.atoms[t & (R - 1), lvl] = 0.0
     _move_up(r, 0)
     schedule_atoms(r, t, float(t), t + 1, False)
     c.in_flight += burst * ok
     # then the arrivals spread over the step: a slot turns over once per round trip
     spread = new_spread
     for lvl in range(K):
-        r.lanes[lvl].level += r.spread[t % R, lvl]
-        r.spread[t % R, lvl] = 0.0
+        r.lanes[lvl].level += r.spread[t & (R - 1), lvl]
+        r.spread[t & (R - 1), lvl] = 0.0
         spread += max(r.lanes[lvl].level, 0.0)
     trip = k.rtt + min(queue_wait(c, capacity), k.window)
     turns = k.dt / max(trip, 1e-9)
@@ -231,7 +233,7 @@ def serve_presence(t, k, c, q, mu):
         j = c.head_step
         if mu <= 0 or clock >= dt * (1 - 1e-12) or j > t:
             break
-        seg, i, part = q.segments[j], j % WQ, c.head_part
+        seg, i, part = q.segments[j], j & (WQ - 1), c.head_part
         size = seg.atom if part == 0 else seg.link + seg.bg
         rest = size - c.head_off
         if rest <= _TINY * (1.0 + size):
@@ -507,12 +509,12 @@ def schedule_atoms(r, t, when, earliest, late):
             x = max(when + r.delta[lvl], float(earliest))
             i = math.floor(x)
             fr = x - i
-            r.atoms[i % R, nxt] += f * (1.0 - fr)
+            r.atoms[i & (R - 1), nxt] += f * (1.0 - fr)
             if fr > 0:
-                r.atoms[(i + 1) % R, nxt] += f * fr
+                r.atoms[(i + 1) & (R - 1), nxt] += f * fr
         else:
             for e in range(r.nnz[table, lvl]):
-                r.spread[(t + r.idx[table, lvl, e]) % R, nxt] += f * r.val[table, lvl, e]
+                r.spread[(t + r.idx[table, lvl, e]) & (R - 1), nxt] += f * r.val[table, lvl, e]
 
 
 @njit
@@ -537,14 +539,14 @@ def schedule_spread(r, src, earliest):
                 _spread_into(r, i + 1, nxt, f * fr)
         else:
             for e in range(r.nnz[SPREAD, lvl]):
-                r.spread[(src + r.idx[SPREAD, lvl, e]) % R, nxt] += f * r.val[SPREAD, lvl, e]
+                r.spread[(src + r.idx[SPREAD, lvl, e]) & (R - 1), nxt] += f * r.val[SPREAD, lvl, e]
 
 
 @njit(inline="always")
 def _spread_into(r, i, lvl, mass):
     R = r.atoms.shape[0]
-    r.spread[i % R, lvl] += mass
-    r.spread[(i + 1) % R, lvl] -= mass
+    r.spread[i & (R - 1), lvl] += mass
+    r.spread[(i + 1) & (R - 1), lvl] -= mass
 
 
 @njit(inline="always")
@@ -553,9 +555,9 @@ def _arrivals(r, t):
     R = r.atoms.shape[0]
     atoms, spread = 0.0, 0.0
     for lvl in range(r.lanes.shape[0]):
-        r.lanes[lvl].level += r.spread[t % R, lvl]
-        r.spread[t % R, lvl] = 0.0
-        atoms += max(r.atoms[t % R, lvl], 0.0)
+        r.lanes[lvl].level += r.spread[t & (R - 1), lvl]
+        r.spread[t & (R - 1), lvl] = 0.0
+        atoms += max(r.atoms[t & (R - 1), lvl], 0.0)
         spread += max(r.lanes[lvl].level, 0.0)
     return atoms, spread
 
