@@ -8,6 +8,8 @@ the numbers, and the Lab can swap the data of a drawn chart in place.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import math
 import sys
 import warnings
@@ -57,6 +59,26 @@ class _Altair:
 
 
 alt: Any = _Altair()
+
+
+class _OfflineOnceImported(importlib.abc.MetaPathFinder):
+    """Switches altair to its offline renderer in a kernel when it is imported, by this module
+    or by a learner's own `import altair`, so importing charts need not import altair."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "altair":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            load = spec.loader.exec_module
+
+            def exec_module(module: Any) -> None:
+                load(module)
+                _offline(module)
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
 # The panels share one time cursor on purpose; altair warns when it merges the copies of it.
 # (A filter, not catch_warnings(), which is not thread-safe: the Lab builds layouts in a thread.)
 warnings.filterwarnings(
@@ -199,14 +221,18 @@ def offline_in_kernel() -> bool:
     no network. The "jupyter" renderer draws with JupyterChart and the Vega
     JavaScript bundled by vl-convert instead. A renderer the user chose is kept.
     """
+    return _offline(alt)
+
+
+def _offline(altair: Any) -> bool:
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with the Jupyter dependencies
         return False
     shell = get_ipython()
-    if shell is None or not hasattr(shell, "kernel") or alt.renderers.active != "default":
+    if shell is None or not hasattr(shell, "kernel") or altair.renderers.active != "default":
         return False
-    alt.renderers.enable("jupyter", offline=True)
+    altair.renderers.enable("jupyter", offline=True)
     return True
 
 
@@ -943,7 +969,10 @@ def timeline_chart(events: pl.DataFrame) -> alt.LayerChart:
     )
 
 
-offline_in_kernel()
+if "altair" in sys.modules:  # imported before this module: switch it now
+    offline_in_kernel()
+elif not any(isinstance(f, _OfflineOnceImported) for f in sys.meta_path):
+    sys.meta_path.insert(0, _OfflineOnceImported())
 
 
 def first_wave_chart(shapes: pl.DataFrame) -> alt.FacetChart:

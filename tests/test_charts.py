@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import _synthetic as synth
 import altair as alt
@@ -339,3 +341,20 @@ def test_record_path_gives_the_same_datasets(preset, changes):
     assert fast == slow
     peak = max(r["mem_max"] for r in fast["current"])
     assert peak == pytest.approx(run.timeline["node_memory_max_gb"].max(), rel=1e-5)
+
+
+def test_altair_imported_after_charts_draws_offline_in_a_kernel():
+    """Importing charts (as `from incidentlab import Lab` does) no longer imports altair; in a
+    kernel, altair switches to the offline renderer whenever it is imported later."""
+    code = (
+        "import sys, IPython\n"
+        "class Kernel:\n    kernel = object()\n"
+        "IPython.get_ipython = lambda: Kernel()\n"
+        "from incidentlab import Lab, charts\n"
+        "assert 'altair' not in sys.modules\n"
+        "import altair as alt\n"
+        "print(alt.renderers.active, alt.renderers.options.get('offline'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["jupyter", "True"]
