@@ -491,7 +491,7 @@ def queue_wait(c, mu):
 
 # -- backoff: when do retries come back? ----------------------------------------------------
 
-@njit
+@njit(inline="always")
 def schedule_atoms(r, t, when, earliest, late):
     """Failures `fail_atoms` of each lane at the instant `when` (in steps) come back at the
     next level after that level's backoff: a fixed wait lands at its exact time (split between
@@ -517,7 +517,7 @@ def schedule_atoms(r, t, when, earliest, late):
                 r.spread[(t + r.idx[table, lvl, e]) & (R - 1), nxt] += f * r.val[table, lvl, e]
 
 
-@njit
+@njit(inline="always")
 def schedule_spread(r, src, earliest):
     """Failures `fail_spread` of each lane, spread over step `src`, come back spread at the
     next level after that level's backoff (never before step `earliest`)."""
