@@ -54,7 +54,7 @@ def simulate_batch(scenarios: Sequence[Scenario | Params], keep_timeline: bool =
     is tallied inside the loop (`run_outcome`): no per-step record, a fraction of the memory."""
     scenarios = [_as_scenario(s) for s in scenarios]
     if not keep_timeline:
-        return [run_outcome(sc) for sc in scenarios], None
+        return run_outcomes(scenarios), None
     outcomes, records = [], []
     for sc in scenarios:
         record = run_record(sc)
@@ -237,16 +237,26 @@ def _compiled_loop(w: state.World):
 def run_outcome(sc: Scenario) -> Outcome:
     """Run one scenario's loop without a timeline; its outcome equals
     outcomes_from_record([sc], [run_record(sc)])[0] (the reference), at a fraction of the cost."""
+    return run_outcomes([sc])[0]
+
+
+def run_outcomes(scenarios: Sequence[Scenario]) -> list[Outcome]:
+    """`run_outcome` of each scenario, in three passes (every state, every loop, every outcome)
+    so that each pass's code and data stay in the CPU's caches: a sweep's batch runs faster."""
     from incidentlab.model import loop  # sweeps run the JIT: their workers load numba anyway
 
-    w = world(sc, record=False)
-    T = w.capacity.shape[0]
-    tally = np.zeros(1, state.TALLY)
-    users = float(sc.params.users)
-    tally["users"], tally["tol"] = users, RECOVERED_TOLERANCE * users
-    tally["goodput_share"] = 1 - RECOVERED_TOLERANCE
-    tally["first_crash"], tally["last_unhealthy"] = -1, -1
-    tally["peak_stalled"] = -math.inf
-    offered, unserved = np.empty(T), np.empty(T)
-    loop.tally(w, tally, offered, unserved)
-    return outcome_from_tally(sc, tally[0], w.cluster[0], offered, w.capacity, unserved)
+    runs = []
+    for sc in scenarios:
+        w = world(sc, record=False)
+        T = w.capacity.shape[0]
+        tally = np.zeros(1, state.TALLY)
+        users = float(sc.params.users)
+        tally["users"], tally["tol"] = users, RECOVERED_TOLERANCE * users
+        tally["goodput_share"] = 1 - RECOVERED_TOLERANCE
+        tally["first_crash"], tally["last_unhealthy"] = -1, -1
+        tally["peak_stalled"] = -math.inf
+        runs.append((sc, w, tally, np.empty(T), np.empty(T)))
+    for _, w, tally, offered, unserved in runs:
+        loop.tally(w, tally, offered, unserved)
+    return [outcome_from_tally(sc, tally[0], w.cluster[0], offered, w.capacity, unserved)
+            for sc, w, tally, offered, unserved in runs]
