@@ -383,7 +383,8 @@ _CSS = f"<style>{CARDS_CSS}{LAB_CSS}</style>"
 # ---------------------------------------------------------------- chart layouts
 
 _LAYOUTS: dict[tuple[Any, ...], dict[str, Any]] = {}
-LAYOUT_SOURCES = tuple(Path(m.__file__) for m in (charts, fmt))  # what a layout is made by
+#: What a layout is made by: charts' builders, the number formats, the outcome's load window.
+LAYOUT_SOURCES = tuple(Path(m.__file__) for m in (charts, fmt, charts._outcome))
 _LAYOUT_LOCK = threading.Lock()
 
 
