@@ -406,7 +406,7 @@ def _shown(datasets: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
     return tuple(sorted((k, bool(v)) for k, v in datasets.items()))
 
 
-def _warm(clock: bool, shown: tuple[tuple[str, bool], ...]) -> None:
+def _prebuild(clock: bool, shown: tuple[tuple[str, bool], ...]) -> None:
     """Build a layout the learner is likely to ask for next, while the kernel is idle."""
 
     def build() -> None:
@@ -532,8 +532,8 @@ class Lab:
         self._run_guarded(self.params)
         # The other layout (the replay's wall clock) is built while the learner reads.
         other = self._preset != REPLAY
-        _warm(other, (*_shown({**dict.fromkeys(("current", "baseline", "limits", "sessions"), 1),
-                               "report": other}), ("ghost_times", True)))
+        shown = {**dict.fromkeys(("current", "baseline", "limits", "sessions"), 1), "report": other}
+        _prebuild(other, (*_shown(shown), ("ghost_times", True)))
 
     # -- public
 

@@ -9,7 +9,6 @@ most `window` batches in flight, so memory stays flat whatever the number of sce
 from __future__ import annotations
 
 import atexit
-import gc
 import multiprocessing
 import os
 from collections import deque
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from incidentlab.errors import IncidentlabError
+from incidentlab.gcpause import cycle_collector_paused
 
 BATCH = 64  # scenarios per task at most; the engine runs up to 64 in one compiled loop
 BATCH_BYTES = 64 * 2**20  # engine arrays per task, so a 24 h or 7 day horizon stays flat
@@ -77,18 +77,11 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
     """Run one batch in this process -> one outcome dict per point (in order)."""
     from incidentlab.model.engine import simulate_batch
 
-    # the batch makes no reference cycles; the cycle collector would walk its many small
-    # objects again and again (a few percent of a sweep)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with cycle_collector_paused():  # a few percent of a sweep
         scenarios = [batch.base.replace(**knobs_of(batch.names, p, batch.fix_policy))
                      for p in points_of(batch)]
         keep = batch.timelines is not None
         outcomes, records = simulate_batch(scenarios, keep_timeline=keep)
-    finally:
-        if collecting:
-            gc.enable()
     if keep:
         _write_timelines(batch, scenarios, records)
     return [o.as_dict() for o in outcomes]

@@ -12,13 +12,13 @@ import bisect
 import contextlib
 import datetime as dt
 import functools
-import gc
 import warnings as pywarnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from incidentlab.errors import IncidentlabWarning, ReportParseError
+from incidentlab.gcpause import cycle_collector_paused
 from incidentlab.reports import classify, clock, dating, segment
 from incidentlab.reports.source import Source, as_text
 
@@ -78,7 +78,7 @@ def parse_report_with_warnings(
     text: str | bytes, *, date: str | dt.date | None = None, tz: str | None = None
 ) -> Parsed:
     """`parse_report`, returning the warnings with the events instead of issuing them."""
-    with _cycle_collector_paused():
+    with cycle_collector_paused():
         rows, zone, notes = _parse(text, date, tz)
         with _within_calendar():
             return Parsed(_frame(rows, zone), notes)
@@ -96,7 +96,7 @@ def event_rows(text: str | bytes, *, date: str | dt.date | None = None,
                tz: str | None = None) -> EventRows:
     """`parse_report` without polars: what `events.iter_rows(named=True)` would give, for a
     caller that walks the events once (the replay preset starts faster without polars)."""
-    with _cycle_collector_paused():
+    with cycle_collector_paused():
         rows, zone, notes = _parse(text, date, tz)
     _warn(notes)
     local = ZoneInfo(zone.polars)
@@ -121,20 +121,6 @@ def _table_order(r: dict) -> tuple:
     """The events table's order: by instant, a status update after narrative at the same
     instant, then by line."""
     return r["time"].astimezone(dt.UTC), r["source"] == "status_update", r["line"]
-
-
-@contextlib.contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """A parse makes many small objects (several per time in the text) and no reference
-    cycles; Python's cycle collector would walk them all again and again as they pile up
-    (about a seventh of the time of a 10 MiB parse). It runs as before once the parse ends."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse(text: str | bytes, date: str | dt.date | None, tz: str | None
